@@ -36,7 +36,7 @@ from course_lib import gradcheck, network  # noqa: E402
 
 SIZES = [64, 128, 64, 10]
 BATCH = 256
-CHECK_BATCH = 32
+CHECK_BATCH = BATCH  # the same batch as the training step
 
 
 # ------------------------------------------------------------------ timing

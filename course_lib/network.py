@@ -34,6 +34,7 @@ __all__ = [
     "forward",
     "init_params",
     "loss_and_grads",
+    "loss_from_layer",
     "loss_value",
     "predict",
     "unflatten_params",
@@ -322,6 +323,20 @@ def loss_value(params, X, y, hidden="sigmoid", output="softmax", loss=None, reg=
     Z = _forward_layers(params, X, hidden, None)[-1].Z
     value, _ = _output_layer(Z, y, output, loss)
     return value + _l2_penalty(params, reg, X.shape[0])
+
+
+def loss_from_layer(params, l, Z, y, hidden="sigmoid", output="softmax", loss=None):
+    """The data loss (no penalty) when layer l (0-based) has pre-activation Z (N, n_l).
+
+    Runs the rest of the forward pass from Z: what a finite-difference check
+    needs after nudging one parameter of layer l.
+    """
+    for W, b in params[l + 1 :]:
+        A = _hidden_forward(hidden, Z)
+        Z = A @ np.asarray(W, dtype=np.float64).T
+        Z += b
+    value, _ = _output_layer(Z, y, output, loss)
+    return value
 
 
 # ---------------------------------------------------------------- backward

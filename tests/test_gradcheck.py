@@ -179,3 +179,25 @@ def test_directional_check_costs_two_evaluations_per_direction():
 
     gc.directional_check(f, [x], [2 * x], n_directions=5)
     assert len(calls) == 10
+
+
+@given(seed=st.integers(0, 2**31), depth=st.integers(1, 4),
+       setup=st.sampled_from([("sigmoid", "softmax", None), ("tanh", "sigmoid", None), ("elu", "identity", None),
+                              ("leaky_relu", "sigmoid", "squared_error"), ("tanh", "softmax", "squared_error")]),
+       reg=st.sampled_from([0.0, 0.5]))
+def test_layer_wise_differences_equal_plain_differences(seed, depth, setup, reg):
+    # network_numerical_gradients recomputes only from the nudged layer on; it
+    # must give the numbers numerical_gradient gets from full forward passes,
+    # up to round-off (both carry ~u·|f|/ε ≈ 1e-10).
+    hidden, output, loss = setup
+    rng = np.random.default_rng(seed)
+    sizes = [3] + [4] * (depth - 1) + [3]
+    params = [(W, rng.normal(size=b.shape)) for W, b in net.init_params(sizes, seed=seed % 1000)]
+    X = rng.normal(size=(5, 3))
+    y = rng.integers(0, 3, 5) if (output, loss) == ("softmax", None) else rng.uniform(size=(5, 3))
+    kw = dict(hidden=hidden, output=output, loss=loss, reg=reg)
+    fast = gc.network_numerical_gradients(params, X, y, **kw)
+    for (W, b), (fW, fb) in zip(params, fast):
+        for arr, got in ((W, fW), (b, fb)):
+            plain = gc.numerical_gradient(lambda: net.loss_value(params, X, y, **kw), arr)
+            np.testing.assert_allclose(got, plain, rtol=0, atol=1e-8)
