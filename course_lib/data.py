@@ -66,6 +66,11 @@ def train_test_split(X, y, test_fraction=0.25, seed=0):
         test.extend(members[: int(round(test_fraction * len(members)))])
     is_test = np.zeros(len(y), dtype=bool)
     is_test[test] = True
+    if is_test.all() or not is_test.any():
+        raise ValueError(
+            f"{len(y)} samples are too few to split with test_fraction={test_fraction}: "
+            "one of the two parts would be empty"
+        )
     train_idx = rng.permutation(np.flatnonzero(~is_test))
     test_idx = rng.permutation(np.flatnonzero(is_test))
     return X[train_idx], X[test_idx], y[train_idx], y[test_idx]

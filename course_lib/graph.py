@@ -44,6 +44,9 @@ class Value:
         self.parents = tuple(parents)
         self._backward = lambda: None
 
+    def _name(self):
+        return self.label or (f"the result of {self.op!r}" if self.op else "the value")
+
     def __repr__(self):
         name = f"{self.label}=" if self.label else ""
         return f"Value({name}{self.data:.6g}, grad={self.grad:.6g})"
@@ -75,6 +78,10 @@ class Value:
         if isinstance(k, Value):
             raise TypeError("only a constant exponent is supported: write x ** 2, not x ** y")
         k = float(k)
+        if self.data == 0 and k < 0:
+            raise ZeroDivisionError(f"{self._name()} is 0, so {self._name()} ** {k:g} (a division by 0) is undefined")
+        if self.data < 0 and not k.is_integer():
+            raise ValueError(f"{self._name()} = {self.data:g} is negative: {self._name()} ** {k:g} is not a real number")
         out = Value(self.data**k, op=f"**{k:g}", parents=(self,))
 
         def backward():

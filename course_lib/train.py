@@ -59,9 +59,13 @@ def train(
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
     params = [(np.array(W, dtype=np.float64), np.array(b, dtype=np.float64)) for W, b in params]
+    if X.ndim != 2 or len(X) != len(y):
+        raise ValueError(f"X must be (N, n_in) with one target per row: got X {X.shape} and y {y.shape}")
+    if int(batch_size) < 1 or int(epochs) < 0:
+        raise ValueError(f"batch_size must be at least 1 and epochs at least 0, got {batch_size} and {epochs}")
     rng = np.random.default_rng(seed)
     N = len(X)
-    batch_size = max(1, min(int(batch_size), N))
+    batch_size = min(int(batch_size), N)
     net_kw = dict(hidden=hidden, output=output)
     classifies = output in ("softmax", "sigmoid")
     history = {"loss": [], "accuracy": []}

@@ -137,6 +137,11 @@ def test_split_of_the_digits_is_stratified_disjoint_and_complete():
 def test_split_is_stratified_disjoint_and_complete_for_any_labels(labels, fraction, seed):
     y = np.array(labels)
     X = _with_ids(len(y))
+    n_test = sum(int(round(fraction * np.sum(y == c))) for c in np.unique(y))
+    if n_test in (0, len(y)):  # one part would be empty: refused with a message
+        with pytest.raises(ValueError, match="too few to split"):
+            data.train_test_split(X, y, test_fraction=fraction, seed=seed)
+        return
     _check_split(X, y, fraction, data.train_test_split(X, y, test_fraction=fraction, seed=seed))
 
 
@@ -229,3 +234,9 @@ def test_make_spirals_is_deterministic_by_seed():
     a, b, c = (data.make_spirals(n_per_class=20, seed=s) for s in (2, 2, 3))
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     assert not np.array_equal(a[0], c[0])
+
+
+def test_a_split_that_would_leave_a_part_empty_is_refused():
+    from course_lib import data as d
+    with pytest.raises(ValueError, match="too few to split"):
+        d.train_test_split(np.arange(2)[:, None], np.array([0, 1]), 0.25)

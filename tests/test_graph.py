@@ -426,3 +426,11 @@ def test_log_of_a_non_positive_value_raises_value_error(bad):
 def test_value_to_the_power_of_a_value_raises_type_error():
     with pytest.raises(TypeError):
         Value(2.0) ** Value(3.0)
+
+
+def test_impossible_powers_and_division_by_zero_get_plain_messages():
+    with pytest.raises(ValueError, match="x = -2 is negative: x \\*\\* 0.5 is not a real number"):
+        Value(-2.0, "x") ** 0.5
+    with pytest.raises(ZeroDivisionError, match="division by 0"):
+        Value(1.0, "a") / Value(0.0, "b")
+    assert (Value(-2.0) ** 2).data == 4.0  # integer powers of negatives are fine

@@ -211,3 +211,13 @@ def test_one_full_batch_step_on_the_lecture_network_gives_the_exact_updated_weig
     # weights stay within 1e-4 of them (largest gap W¹₂₂: 0.592646 vs 0.5926).
     published = np.array(net["published"]["W1_new"])
     assert np.max(np.abs(trained[0][0] - published)) < 1e-4
+
+
+@pytest.mark.parametrize("X, y, kw, message", [
+    (np.zeros((3, 2)), np.array([0, 1]), {}, r"one target per row: got X \(3, 2\) and y \(2,\)"),
+    (np.zeros((4, 2)), np.array([0, 1, 0, 1]), {"batch_size": 0}, "batch_size must be at least 1"),
+])
+def test_bad_arguments_get_a_clear_message(X, y, kw, message):
+    from course_lib import network, train as training
+    with pytest.raises(ValueError, match=message):
+        training.train(network.init_params([2, 2]), X, y, progress=False, **kw)
