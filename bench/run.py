@@ -12,8 +12,9 @@ Sections:
    against the random-direction check.
 3. Import time of course_lib, against numpy's.
 
-Contenders are timed in interleaved rounds (A, B, C, A, B, C, ...) and each
-reports its median, so drift of the machine affects all of them alike.
+Contenders are timed in alternating rounds (A, B, C, A, B, C, ...) and each
+reports its median, so drift of the machine affects all of them alike; the
+training-step contenders each run in a fresh process of their own.
 """
 
 from __future__ import annotations
@@ -147,25 +148,52 @@ def matmul_rate(seconds):
     return 2 * 1024**3 / best
 
 
+def _step_contender(key):
+    """The step function of one contender, built from scratch (in its own process)."""
+    if key == "pytorch":
+        return _torch_step()[0]
+    params, X, y = _problem(BATCH)
+    if key == "course_lib":
+        return lambda: network.loss_and_grads(params, X, y)
+    return lambda: plain_numpy_step(params, X, y)
+
+
+def _time_one_step(key, seconds):
+    """Child-process entry: seconds per call of one contender (after a warm-up)."""
+    fn = _step_contender(key)
+    _per_call(fn, seconds / 2)
+    return statistics.median(_per_call(fn, seconds / 3) for _ in range(3))
+
+
 def bench_step(quick):
+    """Each contender runs in a process of its own, alternating over rounds.
+
+    In one process they would disturb each other: after an operation,
+    PyTorch's OpenMP threads and OpenBLAS's threads keep spinning for a while
+    and take the cores from whatever runs next.
+    """
     params, X, y = _problem(BATCH)
     ours, grads = network.loss_and_grads(params, X, y)
     plain, plain_grads = plain_numpy_step(params, X, y)
     assert abs(ours - plain) < 1e-12 and np.allclose(grads[0][0], plain_grads[0][0], rtol=1e-9, atol=1e-15)
-    contenders = {
-        "course_lib.network.loss_and_grads": lambda: network.loss_and_grads(params, X, y),
-        "plain numpy (straightforward)": lambda: plain_numpy_step(params, X, y),
-    }
-    torch_step, torch_label = _torch_step()
+    names = {"course_lib": "course_lib.network.loss_and_grads", "plain": "plain numpy (straightforward)"}
+    torch_step, torch_label = _torch_step()  # also checks PyTorch computes the same numbers
     if torch_step is not None:
-        contenders[torch_label] = torch_step
-    times = interleaved(contenders, rounds=3 if quick else 7, seconds=0.1 if quick else 0.3)
+        names["pytorch"] = torch_label
+    seconds = 0.3 if quick else 1.0
+    samples = {key: [] for key in names}
+    for _ in range(2 if quick else 5):
+        for key in names:
+            out = subprocess.run([sys.executable, __file__, "--time-step", key, "--seconds", str(seconds)],
+                                 check=True, capture_output=True, text=True, cwd=ROOT).stdout
+            samples[key].append(float(out.split()[-1]))
+    times = {names[key]: statistics.median(v) for key, v in samples.items()}
     rate = matmul_rate(0.1 if quick else 0.3)
     floor = step_flops(BATCH) / rate
     ours_t = times["course_lib.network.loss_and_grads"]
     rows = [(name, t, t / ours_t) for name, t in times.items()]
     rows.append((f"matmul floor ({step_flops(BATCH) / 1e6:.1f} MFLOP at {rate / 1e9:.1f} GFLOP/s)", floor, floor / ours_t))
-    return rows, torch_step is not None, times, floor
+    return rows, len(names) == 3
 
 
 # ------------------------------------------------------- gradient check
@@ -237,7 +265,12 @@ def _fmt(seconds):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter timing loops (for a smoke test)")
+    parser.add_argument("--time-step", choices=["course_lib", "plain", "pytorch"], help=argparse.SUPPRESS)
+    parser.add_argument("--seconds", type=float, default=1.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.time_step:
+        print(_time_one_step(args.time_step, args.seconds))
+        return 0
 
     try:
         from threadpoolctl import threadpool_info
@@ -248,7 +281,7 @@ def main(argv=None):
     print(f"Backprop Workbook benchmark · Python {platform.python_version()} · numpy {np.__version__} · "
           f"{os.cpu_count()} cores · BLAS: {blas}")
 
-    step_rows, have_torch, _, _ = bench_step(args.quick)
+    step_rows, have_torch = bench_step(args.quick)
     print(f"\n1. Training step (forward + backward), {'-'.join(map(str, SIZES))} sigmoid/softmax, "
           f"batch {BATCH}, float64")
     print(f"   {'':<62} {'time':>11}   ratio to course_lib")
