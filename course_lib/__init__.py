@@ -11,6 +11,8 @@ Modules (each with one job; NOTATION.md fixes the symbols):
 - ``examples`` — the lectures' worked examples and their printed numbers
 - ``data`` — the 8×8 digits (shipped) and toy 2-D sets
 - ``plots`` — figures in one consistent style (imported on demand: it loads matplotlib)
+- ``calculus``, ``gates``, ``worked_example`` — reference answers of the part-1 exercises
+- ``checks`` — the exercises' checks and their diagnoses of typical mistakes
 
 Importing the package is cheap: submodules load when first used.
 """
@@ -19,7 +21,10 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("activations", "data", "examples", "gradcheck", "graph", "losses", "network", "plots", "train")
+_SUBMODULES = (
+    "activations", "calculus", "checks", "data", "examples", "gates", "gradcheck", "graph", "losses",
+    "network", "plots", "train", "worked_example",
+)
 
 
 def __getattr__(name):

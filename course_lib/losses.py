@@ -190,6 +190,11 @@ def softmax_cross_entropy(logits, labels):
     return loss, grad / n
 
 
+def softmax_cross_entropy_grad(a, labels):
+    """∂L/∂a for L = cross-entropy of softmax(a): ŷ − e(ℓ) for one sample, (ŷ − onehot)/N for a batch."""
+    return softmax_cross_entropy(a, labels)[1]
+
+
 # name -> loss function of (output, target) returning (loss, grad).
 LOSSES = {
     "squared_error": squared_error,

@@ -1,0 +1,287 @@
+"""Checks for the workbook's exercises, with messages that say what is probably wrong.
+
+Two kinds of check, both raising ``CheckFailed`` (an AssertionError, so
+nbgrader scores the cell as failed) with a message in plain words:
+
+* **visible checks** (``expect_close``, ``expect_derivative``): compare a
+  student's answer with a number printed in the lectures, or a derivative
+  with centered differences. They never use the reference answer.
+* **hidden tests** (``check_function``): call the student's function on the
+  lecture's inputs and on random ones, and compare with ``course_lib``'s
+  reference at stated tolerances. The student's function may not call into
+  ``course_lib`` (that would compare the reference with itself), and an
+  answer right only at the lecture's inputs is reported as hard-coded.
+
+Every failure goes through ``diagnose``, which recognises the usual
+mistakes: a wrong shape (and a transposed one), a flipped sign, a constant
+factor (a missing ½ or 1/N), NaN or inf from an unstable formula, and values
+that are close but not exact (rounded intermediates). Exercise-specific
+mistakes can be named with ``hints``: known wrong formulas and what to say
+when the answer matches one of them.
+
+A passing check prints one line to stdout and nothing to stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "CheckFailed",
+    "check_function",
+    "diagnose",
+    "expect_close",
+    "expect_derivative",
+    "reference_forbidden",
+]
+
+RTOL = 1e-7  # relative tolerance of every comparison unless stated otherwise
+ATOL = 1e-10  # absolute tolerance, for answers that are (nearly) zero
+
+_LIBRARY = Path(__file__).resolve().parent
+_THIS_FILE = str(Path(__file__).resolve())
+
+
+class CheckFailed(AssertionError):
+    """A check did not pass; the message says why in plain words."""
+
+
+# ------------------------------------------------------------------ diagnose
+
+
+def _as_numbers(value, name):
+    if value is None:
+        return None, f"{name} is None: is a `return` missing?"
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None, f"{name} should be a number or an array of numbers, but it is a {type(value).__name__}"
+    return arr, None
+
+
+def _factor_message(c):
+    for k, text in ((2.0, "a missing ½"), (0.5, "an extra ½ (or a missing factor 2)")):
+        if math.isclose(c, k, rel_tol=1e-6):
+            return f"is exactly {c:g} times the right answer: {text}?"
+    if math.isclose(c, round(c), rel_tol=1e-6) and abs(c) > 2:
+        return f"is exactly {round(c)} times the right answer: a missing 1/N (an average over the batch)?"
+    if c != 0 and math.isclose(1 / c, round(1 / c), rel_tol=1e-6) and abs(1 / c) > 2:
+        return f"is exactly 1/{round(1 / c)} of the right answer: an extra division (by N?)"
+    return None
+
+
+def diagnose(got, expected, *, name="your answer", rtol=RTOL, atol=ATOL):
+    """None if ``got`` matches ``expected``; otherwise what is probably wrong.
+
+    Scalars may be Python floats, numpy scalars, 0-d or one-element arrays;
+    lists and tuples of numbers count as arrays.
+    """
+    g, problem = _as_numbers(got, name)
+    if problem:
+        return problem
+    e = np.asarray(expected, dtype=np.float64)
+    if g.shape != e.shape:
+        if e.size == 1 and g.size == 1:
+            g = g.reshape(e.shape)
+        elif g.ndim == 2 and g.shape == e.shape[::-1]:
+            return f"{name} has shape {g.shape} but should have shape {e.shape}: it looks transposed"
+        elif g.size == e.size:
+            return (f"{name} has shape {g.shape} but should have shape {e.shape} "
+                    "(the right number of elements: a reshape, or a missing/extra axis?)")
+        else:
+            return f"{name} has shape {g.shape} but should have shape {e.shape}"
+    bad = ~np.isfinite(g) & np.isfinite(e)
+    if bad.any():
+        return (f"{name} contains NaN or inf where the right answer is finite: an unstable formula? "
+                "(for example, exp of a large number overflows)")
+    if np.allclose(g, e, rtol=rtol, atol=atol):
+        return None
+    if np.allclose(g, -e, rtol=rtol, atol=atol):
+        return f"{name} has the wrong sign: every value is flipped"
+    if g.ndim == 2 and g.shape[0] == g.shape[1] and np.allclose(g, e.T, rtol=rtol, atol=atol):
+        return f"{name} looks transposed: rows and columns are swapped"
+    big = np.abs(e) > 1e3 * atol
+    if big.any():
+        ratios = g[big] / e[big]
+        c = float(np.median(ratios))
+        if np.allclose(ratios, c, rtol=1e-6) and np.allclose(g, c * e, rtol=rtol, atol=atol):
+            telltale = _factor_message(c)
+            if telltale:
+                return f"{name} {telltale}"
+            if big.sum() >= 2 and abs(c - 1) > 1e-2:  # one element always has "a factor"
+                return f"{name} is the right answer times {c:.6g}: a wrong constant factor?"
+    scale = np.maximum(np.abs(e), atol)
+    worst = np.unravel_index(int(np.argmax(np.abs(g - e) / scale)), e.shape) if e.ndim else ()
+    rel = float(np.max(np.abs(g - e) / scale))
+    where = f" at index {tuple(int(i) for i in worst)}" if e.ndim else ""
+    if rel < 1e-2:
+        return (f"{name} is close but not exact (relative error {rel:.1e}{where}): "
+                "did you use rounded numbers, such as the slide's printed intermediates?")
+    return f"{name} is wrong{where}: expected {float(e[worst]):.6g}, got {float(g[worst]):.6g}"
+
+
+def _compare(got, expected, name, rtol, atol):
+    """diagnose(), recursing through tuples: the student's lists and tuples both fit."""
+    if isinstance(expected, tuple):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            kind = type(got).__name__
+            size = f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""
+            return f"{name} should be a tuple of {len(expected)} values, but it is a {kind}{size}"
+        for i, (g, e) in enumerate(zip(got, expected)):
+            problem = _compare(g, e, f"{name}[{i}]", rtol, atol)
+            if problem:
+                return problem
+        return None
+    return diagnose(got, expected, name=name, rtol=rtol, atol=atol)
+
+
+# ----------------------------------------------------------- visible checks
+
+
+def _ok(message):
+    print(f"✔ {message}")
+
+
+def expect_close(got, expected, *, what, rtol=RTOL, atol=ATOL, source="the lecture"):
+    """Visible check: ``got`` equals a value worked out in the lectures."""
+    problem = _compare(got, expected, what, rtol, atol)
+    if problem:
+        raise CheckFailed(f"{problem}. (Checked against {source}.)")
+    _ok(f"{what} matches {source}.")
+
+
+def expect_derivative(f, df, x, *, what, eps=1e-6, rtol=1e-6, atol=1e-8):
+    """Visible check: ``df(x)`` equals centered differences of ``f`` at x (elementwise f)."""
+    x = np.asarray(x, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        numeric = (np.asarray(f(x + eps), dtype=np.float64) - np.asarray(f(x - eps), dtype=np.float64)) / (2 * eps)
+        got = df(x)
+    problem = _compare(got, numeric, what, rtol, atol)
+    if problem:
+        raise CheckFailed(f"{problem}. (Checked against centered differences (f(x+ε) − f(x−ε))/2ε.)")
+    _ok(f"{what} matches centered differences at {x.size} point{'s' if x.size != 1 else ''}.")
+
+
+# ------------------------------------------------------------ hidden tests
+
+
+@contextlib.contextmanager
+def reference_forbidden():
+    """Record every course_lib function that runs inside the block.
+
+    Uses the interpreter's profiler hook, so it catches the reference however
+    it was reached: ``course_lib.activations.sigmoid``, an alias made in
+    another cell, or a function stored in a list. Yields the list of names.
+    """
+    called = []
+
+    def profiler(frame, event, arg):
+        if event == "call":
+            filename = frame.f_code.co_filename
+            if (filename != _THIS_FILE and filename.startswith(str(_LIBRARY))
+                    and not frame.f_code.co_name.startswith("_")):  # name public functions only
+                module = Path(filename).stem
+                called.append(f"course_lib.{module}.{frame.f_code.co_name}")
+
+    previous = sys.getprofile()
+    sys.setprofile(profiler)
+    try:
+        yield called
+    finally:
+        sys.setprofile(previous)
+
+
+def _run_student(fn, args, name):
+    """Call the student's function; turn warnings and errors into messages."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with np.errstate(all="warn", under="ignore"):
+            with reference_forbidden() as called:
+                try:
+                    result = fn(*args)
+                except NotImplementedError:
+                    raise CheckFailed(f"{name} is not written yet (it raises NotImplementedError).") from None
+                except Exception as err:  # the student's bug: say which and where
+                    raise CheckFailed(f"{name}{_show(args)} raised {type(err).__name__}: {err}") from None
+    if called:
+        used = ", ".join(sorted(set(called)))
+        raise CheckFailed(
+            f"{name} calls course_lib ({used}). Your answer is checked against course_lib, so calling it "
+            "proves nothing: write the computation yourself (numpy is fine)."
+        )
+    runtime = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    if runtime:
+        raise CheckFailed(
+            f"{name}{_show(args)} raised a warning: '{runtime[0].message}'. A correct formula stays silent here: "
+            "an unstable formula? (for example, exp of a large number overflows)"
+        )
+    return result
+
+
+def _show(args):
+    def short(a):
+        arr = np.asarray(a) if not isinstance(a, (tuple, list)) or np.ndim(a) else a
+        if isinstance(arr, np.ndarray) and arr.size > 4:
+            return f"<array of shape {arr.shape}>"
+        return repr(a.tolist() if isinstance(a, np.ndarray) else a)
+
+    return "(" + ", ".join(short(a) for a in args) + ")"
+
+
+def check_function(student, reference, cases, *, name, lecture_cases=0, hints=(), rtol=RTOL, atol=ATOL):
+    """Hidden test: the student's function agrees with the reference on every case.
+
+    Parameters
+    ----------
+    student, reference : callables taking the same arguments
+    cases : list of argument tuples; the first ``lecture_cases`` are the
+        lecture's inputs, the rest random ones
+    name : how to call the function in messages, e.g. "sigmoid_grad"
+    hints : pairs (wrong_formula, message): when the student's answer
+        matches what ``wrong_formula`` returns on a failing case, the message
+        names that mistake
+    rtol, atol : tolerances of the comparison
+
+    Raises CheckFailed with the diagnosis of the first failing case.
+    """
+    cases = [tuple(c) for c in cases]
+    failures = []
+    for k, args in enumerate(cases):
+        # Each call gets its own copies, so a function that changes its
+        # inputs cannot change what the reference sees.
+        expected = reference(*_copies(args))
+        got = _run_student(student, _copies(args), name)
+        problem = _compare(got, expected, f"{name}{_show(args)}", rtol, atol)
+        if problem:
+            failures.append((k, args, got, problem))
+    if not failures:
+        _ok(f"{name} passed all {len(cases)} hidden cases.")
+        return
+    k, args, got, problem = failures[0]
+    for wrong, message in hints:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with np.errstate(all="ignore"):
+                try:
+                    matches = _compare(got, wrong(*_copies(args)), "", rtol, atol) is None
+                except Exception:
+                    matches = False
+        if matches:
+            raise CheckFailed(f"{name}: {message}")
+    if lecture_cases and all(j >= lecture_cases for j, *_ in failures):
+        raise CheckFailed(
+            f"{name} is right at the lecture's inputs but wrong on others ({problem}). "
+            "Is the answer typed in rather than computed from the arguments?"
+        )
+    raise CheckFailed(problem)
+
+
+def _copies(args):
+    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)

@@ -1,0 +1,29 @@
+"""nbgrader course configuration for the Backprop Workbook.
+
+Run nbgrader from this folder (the course root): `make release` regenerates
+the student notebooks in notebooks/ from the instructor notebooks in
+solutions/ (one folder per assignment).
+"""
+
+c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
+
+c.CourseDirectory.course_id = "backprop-workbook"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+
+# Student notebooks start clean: no outputs, no execution counts.
+c.ClearOutput.enabled = True
+# Deleted test cells come back from the gradebook instead of becoming
+# "needs manual grading".
+c.OverwriteCells.add_missing_cells = True
+
+# A time limit per cell (nbgrader has none for a whole notebook). Every cell
+# of an instructor notebook runs in well under a second.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+
+# nbgrader fails a test cell that wrote anything to stderr. These harmless
+# lines can appear in a fresh environment without anything being wrong.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"Matplotlib is building the font cache"

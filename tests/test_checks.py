@@ -1,0 +1,106 @@
+"""The exercise checks: right answers pass silently, typical mistakes get named."""
+
+import numpy as np
+import pytest
+
+from course_lib import checks
+from course_lib.activations import sigmoid, sigmoid_grad
+from course_lib.checks import CheckFailed, check_function, diagnose
+
+
+@pytest.mark.parametrize("got, expected, words", [
+    (np.ones((2, 3)), np.ones((3, 2)), "looks transposed"),
+    (np.ones(6), np.ones((2, 3)), "right number of elements"),
+    (np.array([1.0, np.inf]), np.array([1.0, 2.0]), "NaN or inf"),
+    (np.array([-1.0, 2.0]), np.array([1.0, -2.0]), "wrong sign"),
+    (np.array([2.0, 4.0]), np.array([1.0, 2.0]), "a missing ½"),
+    (np.array([8.0, 16.0]), np.array([1.0, 2.0]), "a missing 1/N"),
+    (np.array([0.000945]), np.array([0.000929]), "is wrong"),
+    (np.array([0.6800]), np.array([0.680267]), "close but not exact"),
+    (None, 1.0, "`return` missing"),
+    ("0.5", 0.5, None),
+    ({"a": 1}, 0.5, "number or an array"),
+])
+def test_diagnose_names_the_mistake(got, expected, words):
+    message = diagnose(got, expected)
+    if words is None:
+        assert message is None
+    else:
+        assert words in message
+
+
+def test_any_correct_form_of_a_scalar_passes():
+    for got in (0.5, np.float64(0.5), np.array(0.5), np.array([0.5]), [0.5]):
+        assert diagnose(got, 0.5) is None
+
+
+def test_passing_check_prints_one_line_to_stdout_and_nothing_to_stderr(capsys):
+    check_function(lambda z: 1 / (1 + np.exp(-z)), sigmoid, [(0.0,), (np.linspace(-5, 5, 7),)], name="sigmoid")
+    out, err = capsys.readouterr()
+    assert out.count("\n") == 1 and "passed all 2" in out and err == ""
+
+
+def test_calling_the_reference_is_refused_even_through_an_alias():
+    alias = sigmoid_grad  # as if made in another cell
+    table = {"f": sigmoid}
+    for student in (lambda z: alias(z), lambda z: table["f"](z) * (1 - table["f"](z))):
+        with pytest.raises(CheckFailed, match=r"calls course_lib \(course_lib\.activations\.sigmoid"):
+            check_function(student, sigmoid_grad, [(1.0,)], name="sigmoid_grad")
+
+
+def test_a_hard_coded_answer_is_named():
+    with pytest.raises(CheckFailed, match="typed in rather than computed"):
+        check_function(lambda z: 0.19661193324148185, sigmoid_grad, [(1.0,), (2.0,)], name="sigmoid_grad",
+                       lecture_cases=1)
+
+
+def test_a_known_wrong_formula_gets_its_hint():
+    wrong = lambda z: sigmoid(z) * (1 - z)  # noqa: E731
+    with pytest.raises(CheckFailed, match="use σ"):
+        check_function(lambda z: (1 / (1 + np.exp(-z))) * (1 - z), sigmoid_grad, [(0.5,)], name="sigmoid_grad",
+                       hints=[(wrong, "you wrote σ(z)(1 − z): use σ(z) in the second factor")])
+
+
+def test_warnings_from_student_code_fail_with_a_message_and_stay_off_stderr(capsys):
+    naive = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731  overflows for z = −1000
+    with pytest.raises(CheckFailed, match="overflow"):
+        check_function(naive, sigmoid, [(np.array([-1000.0, 0.0]),)], name="sigmoid")
+    assert capsys.readouterr().err == ""
+
+
+def test_errors_and_unwritten_functions_are_reported_plainly():
+    def unwritten(z):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailed, match="not written yet"):
+        check_function(unwritten, sigmoid, [(0.0,)], name="sigmoid")
+    with pytest.raises(CheckFailed, match=r"raised ZeroDivisionError"):
+        check_function(lambda z: 1 / 0, sigmoid, [(0.0,)], name="sigmoid")
+
+
+def test_tuples_must_have_the_contract_length():
+    with pytest.raises(CheckFailed, match="tuple of 2 values"):
+        check_function(lambda x, y: (x,), lambda x, y: (x, y), [(1.0, 2.0)], name="pair")
+    check_function(lambda x, y: [x, y], lambda x, y: (x, y), [(1.0, 2.0)], name="pair")  # a list is fine
+
+
+def test_a_student_function_that_changes_its_input_cannot_fool_the_reference():
+    def mutating(z):
+        z *= 0
+        return sigmoid_grad_by_hand(z)
+
+    def sigmoid_grad_by_hand(z):
+        s = 1 / (1 + np.exp(-z))
+        return s * (1 - s)
+
+    with pytest.raises(CheckFailed):
+        check_function(mutating, sigmoid_grad, [(np.array([1.0, 2.0]),)], name="sigmoid_grad")
+
+
+def test_visible_checks_compare_with_lecture_numbers_and_finite_differences(capsys):
+    checks.expect_close(0.7310585786300049, 0.7310585786300049, what="σ(1)")
+    checks.expect_derivative(lambda z: 1 / (1 + np.exp(-z)), lambda z: sigmoid(z) * (1 - sigmoid(z)),
+                             np.linspace(-3, 3, 5), what="sigmoid_grad")
+    assert capsys.readouterr().out.count("✔") == 2
+    with pytest.raises(CheckFailed, match="centered differences"):
+        checks.expect_derivative(np.sin, np.sin, np.array([0.3]), what="d sin")
