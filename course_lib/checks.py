@@ -38,6 +38,7 @@ __all__ = [
     "diagnose",
     "expect_close",
     "expect_derivative",
+    "expect_silent",
     "reference_forbidden",
 ]
 
@@ -169,26 +170,50 @@ def expect_derivative(f, df, x, *, what, eps=1e-6, rtol=1e-6, atol=1e-8):
     _ok(f"{what} matches centered differences at {x.size} point{'s' if x.size != 1 else ''}.")
 
 
+def expect_silent(fn, *args, what):
+    """Visible check: fn(*args) runs without a RuntimeWarning (overflow, division by 0, ...); returns its result."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fn(*args)
+    runtime = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    if runtime:
+        raise CheckFailed(
+            f"{what} raised a warning: '{runtime[0].message}'. An unstable formula? "
+            "(for example, exp of a large number overflows)"
+        )
+    if not np.all(np.isfinite(np.asarray(result, dtype=np.float64))):
+        raise CheckFailed(f"{what} returned NaN or inf: an unstable formula?")
+    _ok(f"{what} runs without warnings and stays finite.")
+    return result
+
+
 # ------------------------------------------------------------ hidden tests
 
 
 @contextlib.contextmanager
-def reference_forbidden():
+def reference_forbidden(trusted=()):
     """Record every course_lib function that runs inside the block.
 
     Uses the interpreter's profiler hook, so it catches the reference however
     it was reached: ``course_lib.activations.sigmoid``, an alias made in
-    another cell, or a function stored in a list. Yields the list of names.
+    another cell, or a function stored in a list. Calls made from inside a
+    ``trusted`` function (the stand-ins of ``check_function(given=...)``)
+    are not recorded. Yields the list of names.
     """
     called = []
+    trusted_codes = {getattr(f, "__code__", None) for f in trusted} - {None}
+    depth = [0]  # > 0 while inside a trusted function
 
     def profiler(frame, event, arg):
-        if event == "call":
-            filename = frame.f_code.co_filename
+        code = frame.f_code
+        if code in trusted_codes:
+            depth[0] += 1 if event == "call" else -1 if event == "return" else 0
+            return
+        if event == "call" and depth[0] == 0:
+            filename = code.co_filename
             if (filename != _THIS_FILE and filename.startswith(str(_LIBRARY))
-                    and not frame.f_code.co_name.startswith("_")):  # name public functions only
-                module = Path(filename).stem
-                called.append(f"course_lib.{module}.{frame.f_code.co_name}")
+                    and not code.co_name.startswith("_")):  # name public functions only
+                called.append(f"course_lib.{Path(filename).stem}.{code.co_name}")
 
     previous = sys.getprofile()
     sys.setprofile(profiler)
@@ -198,12 +223,33 @@ def reference_forbidden():
         sys.setprofile(previous)
 
 
-def _run_student(fn, args, name):
+@contextlib.contextmanager
+def _bound(fn, given):
+    """Temporarily bind ``given`` names in the namespace fn reads its globals from."""
+    namespace = getattr(fn, "__globals__", None)
+    if not given or namespace is None:
+        yield
+        return
+    missing = object()
+    saved = {name: namespace.get(name, missing) for name in given}
+    namespace.update(given)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
+
+
+def _run_student(fn, args, name, given=None):
     """Call the student's function; turn warnings and errors into messages."""
+    given = given or {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with np.errstate(all="warn", under="ignore"):
-            with reference_forbidden() as called:
+        with np.errstate(all="warn", under="ignore"), _bound(fn, given):
+            with reference_forbidden(given.values()) as called:
                 try:
                     result = fn(*args)
                 except NotImplementedError:
@@ -235,7 +281,7 @@ def _show(args):
     return "(" + ", ".join(short(a) for a in args) + ")"
 
 
-def check_function(student, reference, cases, *, name, lecture_cases=0, hints=(), rtol=RTOL, atol=ATOL):
+def check_function(student, reference, cases, *, name, lecture_cases=0, hints=(), given=None, rtol=RTOL, atol=ATOL):
     """Hidden test: the student's function agrees with the reference on every case.
 
     Parameters
@@ -247,6 +293,9 @@ def check_function(student, reference, cases, *, name, lecture_cases=0, hints=()
     hints : pairs (wrong_formula, message): when the student's answer
         matches what ``wrong_formula`` returns on a failing case, the message
         names that mistake
+    given : {name: function} the student's function may call, bound to
+        correct stand-ins during the test, so that an exercise is graded on
+        its own (a wrong ``sigmoid`` costs the sigmoid exercise only)
     rtol, atol : tolerances of the comparison
 
     Raises CheckFailed with the diagnosis of the first failing case.
@@ -257,7 +306,7 @@ def check_function(student, reference, cases, *, name, lecture_cases=0, hints=()
         # Each call gets its own copies, so a function that changes its
         # inputs cannot change what the reference sees.
         expected = reference(*_copies(args))
-        got = _run_student(student, _copies(args), name)
+        got = _run_student(student, _copies(args), name, given)
         problem = _compare(got, expected, f"{name}{_show(args)}", rtol, atol)
         if problem:
             failures.append((k, args, got, problem))

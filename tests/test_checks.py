@@ -104,3 +104,12 @@ def test_visible_checks_compare_with_lecture_numbers_and_finite_differences(caps
     assert capsys.readouterr().out.count("✔") == 2
     with pytest.raises(CheckFailed, match="centered differences"):
         checks.expect_derivative(np.sin, np.sin, np.array([0.3]), what="d sin")
+
+
+def test_given_functions_stand_in_for_the_students_and_are_restored():
+    namespace = {"np": np}
+    exec("def sigmoid(z):\n    return 0 * z\n\ndef grad(z):\n    s = sigmoid(z)\n    return s * (1 - s)", namespace)
+    with pytest.raises(CheckFailed):
+        check_function(namespace["grad"], sigmoid_grad, [(1.0,)], name="grad")
+    check_function(namespace["grad"], sigmoid_grad, [(1.0,)], name="grad", given={"sigmoid": sigmoid})
+    assert namespace["sigmoid"](3.0) == 0  # the student's own function is back

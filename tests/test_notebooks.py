@@ -1,0 +1,197 @@
+"""The workbook's notebooks, end to end through real nbgrader.
+
+- the student release is in sync with the instructor notebooks;
+- each student notebook runs top to bottom, failing only with NotImplementedError;
+- `nbgrader autograde` in a temporary course gives the instructor solutions
+  full marks and the untouched release 0, and every planted bug
+  (tests/mutants) loses exactly its exercise's points with its diagnostic.
+
+(nbval executes the instructor notebooks themselves: see pytest's testpaths.)
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from course_lib.release import assignments, release
+from mutants import Mutant, all_mutants
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = assignments(ROOT)
+MUTANTS = all_mutants()
+BIN = str(Path(sys.executable).parent)
+
+
+def _notebook(folder, name):
+    (path,) = (folder / name).glob("*.ipynb")
+    return path
+
+
+def _cells_by_id(nb):
+    return {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells if "nbgrader" in c.metadata}
+
+
+def _strip_markers(source):
+    return "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line
+                     and "### END SOLUTION" not in line)
+
+
+# ------------------------------------------------------------------ release
+
+
+def _normalised(path):
+    nb = json.loads(Path(path).read_text())
+    return json.dumps(nb, sort_keys=True, indent=1)
+
+
+def test_student_release_is_in_sync_with_the_solutions(tmp_path):
+    release(ROOT, release_directory=str(tmp_path / "release"), db_url=f"sqlite:///{tmp_path / 'gb.db'}")
+    for name in ASSIGNMENTS:
+        fresh = _notebook(tmp_path / "release", name)
+        committed = ROOT / "notebooks" / name / fresh.name
+        assert committed.exists(), f"{committed} is missing: run `make release`"
+        assert _normalised(fresh) == _normalised(committed), f"{committed} is stale: run `make release`"
+
+
+def test_every_assignment_has_a_student_version():
+    released = sorted(p.name for p in (ROOT / "notebooks").iterdir() if p.is_dir())
+    assert released == ASSIGNMENTS and ASSIGNMENTS
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_student_notebook_runs_with_only_not_implemented_errors(name):
+    path = _notebook(ROOT / "notebooks", name)
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert errors, "an untouched student notebook should show the unfinished exercises"
+    assert {e.ename for e in errors} == {"NotImplementedError"}, [f"{e.ename}: {e.evalue}" for e in errors]
+    stderr = [o.text for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "stream" and o.name == "stderr"]
+    assert not stderr
+
+
+# ----------------------------------------------------------- autograding
+
+
+def _submission(release_nb, solution_nb, mutant=None, blank=False):
+    """A student's notebook: the release with solution cells filled in (or not)."""
+    nb = nbformat.read(release_nb, as_version=4)
+    answers = _cells_by_id(nbformat.read(solution_nb, as_version=4))
+    cells = []
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and not blank:
+            if mutant and grade_id == mutant.cell:
+                if mutant.before:
+                    cells.append(nbformat.v4.new_code_cell(mutant.before))
+                cell.source = mutant.code.strip("\n")
+            else:
+                cell.source = _strip_markers(answers[grade_id].source)
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+class Graded:
+    """Scores and test-cell error messages of one autograded batch."""
+
+    def __init__(self, course, name):
+        from nbgrader.api import Gradebook
+
+        self.max_scores, self.scores, self.errors = {}, {}, {}
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            for student in gb.students:
+                sub = gb.find_submission(name, student.id)
+                (notebook,) = sub.notebooks
+                self.scores[student.id] = {g.name: g.score for g in notebook.grades}
+                self.max_scores = {g.name: g.max_score for g in notebook.grades}
+        for student in self.scores:
+            path = _notebook(course / "autograded" / student, name)
+            nb = nbformat.read(path, as_version=4)
+            self.errors[student] = {
+                gid: "\n".join(o.get("evalue", "") for o in c.outputs if o.output_type == "error")
+                for gid, c in _cells_by_id(nb).items() if c.cell_type == "code"
+            }
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Autograde every assignment's submissions once: {assignment: Graded}."""
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = _autograde(tmp_path_factory.mktemp(f"course_{name}"), name)
+        return cache[name]
+
+    return get
+
+
+def _autograde(course, name):
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions" / name, course / "solutions" / name)
+    release(course, [name])
+    release_nb = _notebook(course / "notebooks", name)
+    solution_nb = _notebook(course / "solutions", name)
+    submissions = {"solutions": _submission(release_nb, solution_nb),
+                   "blank": _submission(release_nb, solution_nb, blank=True)}
+    for mutant in MUTANTS.get(name, []):
+        submissions[mutant.name] = _submission(release_nb, solution_nb, mutant)
+    for student, nb in submissions.items():
+        out = course / "submitted" / student / name / release_nb.name
+        out.parent.mkdir(parents=True)
+        nbformat.write(nb, out)
+    env = dict(os.environ, PATH=BIN + os.pathsep + os.environ["PATH"])  # nbgrader runs alembic by name
+    run = subprocess.run(["nbgrader", "autograde", name, "--force"], cwd=course, env=env,
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return Graded(course, name)
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_instructor_solutions_score_full_marks(graded, name):
+    result = graded(name)
+    assert result.scores["solutions"] == result.max_scores, result.errors["solutions"]
+    assert sum(result.max_scores.values()) > 0
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_untouched_release_scores_zero(graded, name):
+    result = graded(name)
+    assert sum(result.scores["blank"].values()) == 0
+    assert all("not written yet" in e or "NotImplementedError" in e or e == ""
+               for e in result.errors["blank"].values())
+
+
+def _mutant_cases():
+    return [pytest.param(name, m, id=f"{name}-{m.name}") for name, ms in MUTANTS.items() for m in ms]
+
+
+@pytest.mark.parametrize("name, mutant", _mutant_cases())
+def test_planted_bug_loses_its_points_and_gets_its_diagnostic(graded, name, mutant: Mutant):
+    result = graded(name)
+    scores = result.scores[mutant.name]
+    assert scores[mutant.fails] == 0, f"{mutant.name} kept the points of {mutant.fails}"
+    others = {g: s for g, s in scores.items() if g != mutant.fails}
+    assert others == {g: result.max_scores[g] for g in others}, "a bug in one exercise cost points elsewhere"
+    message = result.errors[mutant.name][mutant.fails]
+    assert mutant.says in message, message
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_every_graded_function_has_two_planted_bugs(name):
+    nb = nbformat.read(_notebook(ROOT / "solutions", name), as_version=4)
+    solution_cells = [g for g, c in _cells_by_id(nb).items()
+                      if c.metadata["nbgrader"].get("solution") and c.cell_type == "code"]
+    counts = {g: sum(m.cell == g for m in MUTANTS.get(name, [])) for g in solution_cells}
+    assert all(n >= 2 for n in counts.values()), counts
