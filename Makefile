@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv lab test bench clean
+.PHONY: venv lab test bench release clean
 
 venv: $(STAMP)
 
@@ -30,6 +30,11 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Regenerate the student notebooks (notebooks/) from the instructor notebooks
+# (solutions/) with nbgrader's generate_assignment; commit the result.
+release: $(STAMP)
+	$(BIN)/python -m course_lib.release
 
 # The PyTorch column appears when the optional extra is installed:
 #   .venv/bin/pip install -e ".[torch]"

@@ -10,7 +10,7 @@ c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this f
 c.CourseDirectory.course_id = "backprop-workbook"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
-c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+# The gradebook is nbgrader's default, <course root>/gradebook.db (git-ignored).
 
 # Student notebooks start clean: no outputs, no execution counts.
 c.ClearOutput.enabled = True

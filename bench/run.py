@@ -11,6 +11,7 @@ Sections:
 2. Gradient checking that network: every element by centered differences
    against the random-direction check.
 3. Import time of course_lib, against numpy's.
+4. Execution time of each instructor notebook, against a bare kernel start.
 
 Contenders are timed in alternating rounds (A, B, C, A, B, C, ...) and each
 reports its median, so drift of the machine affects all of them alike; the
@@ -251,6 +252,41 @@ def bench_import(quick):
     return [(label, t, t / base) for label, t in rows]
 
 
+# --------------------------------------------------------------- notebooks
+
+
+def _execute_seconds(nb):
+    import tempfile
+
+    from nbclient import NotebookClient
+    from traitlets.config import Config
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # IPC sockets in a private folder: no TCP ports, and no warning about them
+        config = Config()
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = str(Path(tmp) / "kernel")
+        start = time.perf_counter()
+        NotebookClient(nb, kernel_name="python3", timeout=600, config=config,
+                       resources={"metadata": {"path": nb.metadata.get("_dir", str(ROOT))}}).execute()
+        return time.perf_counter() - start
+
+
+def bench_notebooks():
+    """Seconds to execute each instructor notebook (kernel start included), and a bare kernel's."""
+    import nbformat
+
+    empty = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+    baseline = min(_execute_seconds(empty) for _ in range(3))
+    rows = []
+    for path in sorted((ROOT / "solutions").glob("*/*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        nb.metadata["_dir"] = str(path.parent)
+        t = _execute_seconds(nb)
+        rows.append((path.parent.name, t, t / baseline))
+    return rows, baseline
+
+
 # ------------------------------------------------------------------ report
 
 
@@ -301,6 +337,13 @@ def main(argv=None):
     print(f"   {'':<62} {'time':>11}   ratio to numpy")
     for name, t, r in import_rows:
         print(f"   {name:<62} {_fmt(t):>11}   {r:5.2f}")
+
+    nb_rows, baseline = bench_notebooks()
+    print(f"\n4. Instructor notebooks, executed top to bottom with nbclient (a bare kernel start and one cell: "
+          f"{_fmt(baseline).strip()})")
+    print(f"   {'':<62} {'time':>11}   ratio to bare kernel")
+    for name, t, r in nb_rows:
+        print(f"   {name:<62} {_fmt(t):>11}   {r:5.1f}")
     return 0
 
 

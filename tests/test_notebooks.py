@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from traitlets.config import Config
 
 from course_lib.release import assignments, release
 from mutants import Mutant, all_mutants
@@ -27,6 +28,14 @@ ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = assignments(ROOT)
 MUTANTS = all_mutants()
 BIN = str(Path(sys.executable).parent)
+
+
+def ipc_kernels(folder):
+    """Kernel config: IPC sockets in ``folder`` instead of TCP ports (no port races, no warnings)."""
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = str(Path(folder) / "kernel")
+    return config
 
 
 def _notebook(folder, name):
@@ -66,10 +75,10 @@ def test_every_assignment_has_a_student_version():
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_student_notebook_runs_with_only_not_implemented_errors(name):
+def test_student_notebook_runs_with_only_not_implemented_errors(name, tmp_path):
     path = _notebook(ROOT / "notebooks", name)
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+    NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True, config=ipc_kernels(tmp_path),
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors, "an untouched student notebook should show the unfinished exercises"
@@ -126,18 +135,35 @@ class Graded:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """Autograde every assignment's submissions once: {assignment: Graded}."""
-    cache = {}
+    """Autograde every assignment's submissions once: {assignment: Graded}.
+
+    The assignments are graded concurrently, each in a course folder of its
+    own, with kernels on IPC sockets (no shared TCP ports to race for).
+    """
+    courses = {name: _prepare(tmp_path_factory.mktemp(f"course_{name}"), name) for name in ASSIGNMENTS}
+    env = dict(os.environ, PATH=BIN + os.pathsep + os.environ["PATH"])  # nbgrader runs alembic by name
+    runs = {
+        name: subprocess.Popen(
+            ["nbgrader", "autograde", name, "--force", "--KernelManager.transport=ipc",
+             f"--KernelManager.ip={course / 'kernel'}"],
+            cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for name, course in courses.items()
+    }
+    results = {}
+    for name, run in runs.items():
+        log, _ = run.communicate(timeout=1200)
+        results[name] = (run.returncode, log)
 
     def get(name):
-        if name not in cache:
-            cache[name] = _autograde(tmp_path_factory.mktemp(f"course_{name}"), name)
-        return cache[name]
+        code, log = results[name]
+        assert code == 0, log
+        return Graded(courses[name], name)
 
     return get
 
 
-def _autograde(course, name):
+def _prepare(course, name):
+    """A temporary nbgrader course with the assignment released and the submissions in place."""
     shutil.copy(ROOT / "nbgrader_config.py", course)
     shutil.copytree(ROOT / "solutions" / name, course / "solutions" / name)
     release(course, [name])
@@ -151,11 +177,7 @@ def _autograde(course, name):
         out = course / "submitted" / student / name / release_nb.name
         out.parent.mkdir(parents=True)
         nbformat.write(nb, out)
-    env = dict(os.environ, PATH=BIN + os.pathsep + os.environ["PATH"])  # nbgrader runs alembic by name
-    run = subprocess.run(["nbgrader", "autograde", name, "--force"], cwd=course, env=env,
-                         capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stdout + run.stderr
-    return Graded(course, name)
+    return course
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)

@@ -43,7 +43,7 @@ def test_ci_runs_the_readme_test_command():
 
 def test_makefile_targets_use_the_repo_venv():
     make = (ROOT / "Makefile").read_text()
-    for target in ("lab", "test", "bench"):
+    for target in ("lab", "test", "bench", "release"):
         assert re.search(rf"^{target}: \$\(STAMP\)", make, re.M), target
     assert "-m venv $(VENV)" in make and 'pip install --quiet -e ".[test]"' in make
 
