@@ -217,3 +217,30 @@ def test_every_graded_function_has_two_planted_bugs(name):
                       if c.metadata["nbgrader"].get("solution") and c.cell_type == "code"]
     counts = {g: sum(m.cell == g for m in MUTANTS.get(name, [])) for g in solution_cells}
     assert all(n >= 2 for n in counts.values()), counts
+
+
+# ---------------------------------------------------------- hygiene
+
+
+ALL_NOTEBOOKS = sorted((ROOT / "solutions").glob("*/*.ipynb")) + sorted((ROOT / "notebooks").glob("*/*.ipynb"))
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_notebooks_are_stored_as_source(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), "clear outputs before committing"
+    for c in code:
+        # one idea per cell: long cells are split
+        assert len(c.source.splitlines()) <= 45, f"a {len(c.source.splitlines())}-line cell: split it"
+        # randomness is seeded: only np.random.default_rng(seed), never the global legacy generator
+        assert "np.random.seed" not in c.source
+        for legacy in ("np.random.rand(", "np.random.randn(", "np.random.normal(", "np.random.uniform(",
+                       "np.random.randint(", "np.random.choice(", "default_rng()"):
+            assert legacy not in c.source, f"unseeded randomness: {legacy}"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*/*.ipynb")), ids=lambda p: p.parent.name)
+def test_solutions_have_no_stray_not_implemented_error(path):
+    nb = nbformat.read(path, as_version=4)
+    assert not [c for c in nb.cells if c.cell_type == "code" and "raise NotImplementedError" in c.source]
