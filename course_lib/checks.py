@@ -266,9 +266,20 @@ def _run_student(fn, args, name, given=None):
     if runtime:
         raise CheckFailed(
             f"{name}{_show(args)} raised a warning: '{runtime[0].message}'. A correct formula stays silent here: "
-            "an unstable formula? (for example, exp of a large number overflows)"
+            f"{_warning_cause(str(runtime[0].message))}"
         )
     return result
+
+
+def _warning_cause(message):
+    """What usually produces a numpy RuntimeWarning, in words."""
+    if "overflow" in message:
+        return "an unstable formula? (exp of a large number overflows; subtract the maximum, or use exp(−|z|))"
+    if "divide by zero" in message:
+        return "a division by a number that can be 0 (a probability or a denominator): can it be avoided?"
+    if "invalid value" in message:
+        return "a 0/0, ∞ − ∞ or a log/sqrt of a negative number produced NaN: an unstable formula?"
+    return "an unstable formula?"
 
 
 def _show(args):
@@ -326,7 +337,7 @@ def check_function(student, reference, cases, *, name, lecture_cases=0, hints=()
             raise CheckFailed(f"{name}: {message}")
     if lecture_cases and all(j >= lecture_cases for j, *_ in failures):
         raise CheckFailed(
-            f"{name} is right at the lecture's inputs but wrong on others ({problem}). "
+            f"{name} is right at the worked example's inputs but wrong on others ({problem}). "
             "Is the answer typed in rather than computed from the arguments?"
         )
     raise CheckFailed(problem)
