@@ -70,9 +70,9 @@ def _factor_message(c):
     for k, text in ((2.0, "a missing ½"), (0.5, "an extra ½ (or a missing factor 2)")):
         if math.isclose(c, k, rel_tol=1e-6):
             return f"is exactly {c:g} times the right answer: {text}?"
-    if math.isclose(c, round(c), rel_tol=1e-6) and abs(c) > 2:
+    if c > 2 and math.isclose(c, round(c), rel_tol=1e-6):
         return f"is exactly {round(c)} times the right answer: a missing 1/N (an average over the batch)?"
-    if c != 0 and math.isclose(1 / c, round(1 / c), rel_tol=1e-6) and abs(1 / c) > 2:
+    if 0 < c < 0.5 and math.isclose(1 / c, round(1 / c), rel_tol=1e-6):
         return f"is exactly 1/{round(1 / c)} of the right answer: an extra division (by N?)"
     return None
 

@@ -13,6 +13,12 @@ import numpy as np
 from .activations import ACTIVATIONS
 from .graph import nodes as graph_nodes
 
+# Load the backend now, outside any rc_context. In a Jupyter kernel, loading
+# the inline backend is what switches interactive mode on; had it happened
+# inside the rc_context of our first figure, leaving the context would switch
+# it off again, and every later figure would silently not be shown.
+plt.switch_backend(matplotlib.get_backend())
+
 __all__ = [
     "COLORS",
     "STYLE",

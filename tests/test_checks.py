@@ -113,3 +113,9 @@ def test_given_functions_stand_in_for_the_students_and_are_restored():
         check_function(namespace["grad"], sigmoid_grad, [(1.0,)], name="grad")
     check_function(namespace["grad"], sigmoid_grad, [(1.0,)], name="grad", given={"sigmoid": sigmoid})
     assert namespace["sigmoid"](3.0) == 0  # the student's own function is back
+
+
+def test_negative_factors_are_not_called_a_missing_average():
+    message = diagnose(np.array([-4.0, -8.0]), np.array([1.0, 2.0]))
+    assert "1/N" not in message and "division" not in message
+    assert "1/N" in diagnose(np.array([4.0, 8.0]), np.array([1.0, 2.0]))

@@ -258,3 +258,24 @@ def test_plot_digits_marks_wrong_predictions_in_the_gradient_colour():
     colours = [to_hex(t.get_color()) for t in titles]
     assert colours[1] == to_hex(plots.COLORS["grad"])
     assert colours[0] == colours[2] == to_hex("black")
+
+
+def test_every_figure_shows_in_a_jupyter_kernel(tmp_path):
+    # Regression: the inline backend switches interactive mode on when it
+    # loads; if that happened inside plots' rc_context, every figure after the
+    # first silently did not display.
+    import nbformat
+    from nbclient import NotebookClient
+    from traitlets.config import Config
+
+    cells = ["from course_lib import plots\nfrom course_lib.graph import Value",
+             "plots.plot_activations(['sigmoid']);",
+             "x, y = Value(1.0, 'x'), Value(2.0, 'y')\nf = x * y\nf.backward()\nplots.draw_graph(f);",
+             "plots.draw_graph(f);"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = str(tmp_path / "kernel")
+    NotebookClient(nb, kernel_name="python3", config=config, timeout=120).execute()
+    images = [sum("image/png" in o.get("data", {}) for o in c.outputs) for c in nb.cells]
+    assert images == [0, 1, 1, 1]
