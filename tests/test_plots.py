@@ -260,7 +260,7 @@ def test_plot_digits_marks_wrong_predictions_in_the_gradient_colour():
     assert colours[0] == colours[2] == to_hex("black")
 
 
-def test_every_figure_shows_in_a_jupyter_kernel(tmp_path):
+def test_every_figure_shows_in_a_jupyter_kernel(tmp_path, monkeypatch):
     # Regression: the inline backend switches interactive mode on when it
     # loads; if that happened inside plots' rc_context, every figure after the
     # first silently did not display.
@@ -273,6 +273,7 @@ def test_every_figure_shows_in_a_jupyter_kernel(tmp_path):
              "x, y = Value(1.0, 'x'), Value(2.0, 'y')\nf = x * y\nf.backward()\nplots.draw_graph(f);",
              "plots.draw_graph(f);"]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    monkeypatch.delenv("MPLBACKEND")  # the kernel must pick Jupyter's inline backend, as for a student
     config = Config()
     config.KernelManager.transport = "ipc"
     config.KernelManager.ip = str(tmp_path / "kernel")
