@@ -50,7 +50,15 @@ _THIS_FILE = str(Path(__file__).resolve())
 
 
 class CheckFailed(AssertionError):
-    """A check did not pass; the message says why in plain words."""
+    """A check did not pass; the message says why in plain words.
+
+    ``final`` marks failures that end a hidden test at once (the function is
+    not written, or calls the reference), whatever the other cases give.
+    """
+
+    def __init__(self, message, final=False):
+        super().__init__(message)
+        self.final = final
 
 
 # ------------------------------------------------------------------ diagnose
@@ -253,14 +261,14 @@ def _run_student(fn, args, name, given=None):
                 try:
                     result = fn(*args)
                 except NotImplementedError:
-                    raise CheckFailed(f"{name} is not written yet (it raises NotImplementedError).") from None
+                    raise CheckFailed(f"{name} is not written yet (it raises NotImplementedError).", final=True) from None
                 except Exception as err:  # the student's bug: say which and where
                     raise CheckFailed(f"{name}{_show(args)} raised {type(err).__name__}: {err}") from None
     if called:
         used = ", ".join(sorted(set(called)))
         raise CheckFailed(
             f"{name} calls course_lib ({used}). Your answer is checked against course_lib, so calling it "
-            "proves nothing: write the computation yourself (numpy is fine)."
+            "proves nothing: write the computation yourself (numpy is fine).", final=True
         )
     runtime = [w for w in caught if issubclass(w.category, RuntimeWarning)]
     if runtime:
@@ -317,30 +325,47 @@ def check_function(student, reference, cases, *, name, lecture_cases=0, hints=()
         # Each call gets its own copies, so a function that changes its
         # inputs cannot change what the reference sees.
         expected = reference(*_copies(args))
-        got = _run_student(student, _copies(args), name, given)
+        try:
+            got = _run_student(student, _copies(args), name, given)
+        except CheckFailed as err:  # an error or a warning on this case: keep looking at the others
+            if err.final:
+                raise
+            failures.append((k, args, _ERRORED, str(err)))
+            continue
         problem = _compare(got, expected, f"{name}{_show(args)}", rtol, atol)
         if problem:
             failures.append((k, args, got, problem))
     if not failures:
         _ok(f"{name} passed all {len(cases)} hidden cases.")
         return
+    # A named mistake on any case says more than the first generic failure.
+    for k, args, got, problem in failures:
+        if got is _ERRORED:
+            continue
+        for wrong, message in hints:
+            if _matches(got, wrong, args, rtol, atol):
+                raise CheckFailed(f"{name}: {message}")
     k, args, got, problem = failures[0]
-    for wrong, message in hints:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with np.errstate(all="ignore"):
-                try:
-                    matches = _compare(got, wrong(*_copies(args)), "", rtol, atol) is None
-                except Exception:
-                    matches = False
-        if matches:
-            raise CheckFailed(f"{name}: {message}")
     if lecture_cases and all(j >= lecture_cases for j, *_ in failures):
         raise CheckFailed(
             f"{name} is right at the worked example's inputs but wrong on others ({problem}). "
             "Is the answer typed in rather than computed from the arguments?"
         )
     raise CheckFailed(problem)
+
+
+_ERRORED = object()  # marks a case on which the student's function raised or warned
+
+
+def _matches(got, wrong, args, rtol, atol):
+    """Does the student's answer equal what the known-wrong formula gives?"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with np.errstate(all="ignore"):
+            try:
+                return _compare(got, wrong(*_copies(args)), "", rtol, atol) is None
+            except Exception:
+                return False
 
 
 def _copies(args):

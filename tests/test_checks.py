@@ -119,3 +119,19 @@ def test_negative_factors_are_not_called_a_missing_average():
     message = diagnose(np.array([-4.0, -8.0]), np.array([1.0, 2.0]))
     assert "1/N" not in message and "division" not in message
     assert "1/N" in diagnose(np.array([4.0, 8.0]), np.array([1.0, 2.0]))
+
+
+def test_a_named_mistake_on_a_later_case_beats_an_early_crash():
+    def student(z):
+        z = np.asarray(z, dtype=float)
+        if z.ndim == 0:
+            raise ValueError("scalars not handled")
+        s = 1 / (1 + np.exp(-z))
+        return s * (1 - z)
+
+    wrong = lambda z: sigmoid(z) * (1 - z)  # noqa: E731
+    with pytest.raises(CheckFailed, match="use σ in the second factor"):
+        check_function(student, sigmoid_grad, [(1.0,), (np.array([0.5, 1.5]),)], name="sigmoid_grad",
+                       hints=[(wrong, "use σ in the second factor")])
+    with pytest.raises(CheckFailed, match="raised ValueError: scalars not handled"):
+        check_function(student, sigmoid_grad, [(1.0,), (np.array([0.5, 1.5]),)], name="sigmoid_grad")
