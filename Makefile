@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv lab test bench release clean
+.PHONY: venv lab test bench release browser clean
 
 venv: $(STAMP)
 
@@ -28,8 +28,23 @@ LAB_ARGS ?=
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's Chromium: Playwright's own browser download
+# cannot reach its servers here. As root (CI, containers) it is installed with
+# apt; otherwise the tests are skipped with a message saying how to install it.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Chromium for the browser tests (apt-get, about a minute)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "*** $(CHROMIUM) is missing: the browser tests will be SKIPPED."; \
+	    echo "*** Install it with:  sudo apt-get install chromium"; \
+	  fi; \
+	fi
 
 # Regenerate the student notebooks (notebooks/) from the instructor notebooks
 # (solutions/) with nbgrader's generate_assignment; commit the result.
