@@ -12,6 +12,7 @@ Modules (each with one job; NOTATION.md fixes the symbols):
 - ``data`` — the 8×8 digits (shipped) and toy 2-D sets
 - ``plots`` — figures in one consistent style (imported on demand: it loads matplotlib)
 - ``calculus``, ``gates``, ``worked_example`` — reference answers of the part-1 exercises
+- ``layers`` — forward/backward pairs (affine, sigmoid, ReLU) and the MLP built from them (part 2)
 - ``checks`` — the exercises' checks and their diagnoses of typical mistakes
 
 Importing the package is cheap: submodules load when first used.
@@ -22,7 +23,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "activations", "calculus", "checks", "data", "examples", "gates", "gradcheck", "graph", "losses",
+    "activations", "calculus", "checks", "data", "examples", "gates", "gradcheck", "graph", "layers", "losses",
     "network", "plots", "train", "worked_example",
 )
 

@@ -35,6 +35,7 @@ import numpy as np
 __all__ = [
     "CheckFailed",
     "check_function",
+    "check_initializer",
     "diagnose",
     "expect_close",
     "expect_derivative",
@@ -352,6 +353,62 @@ def check_function(student, reference, cases, *, name, lecture_cases=0, hints=()
             "Is the answer typed in rather than computed from the arguments?"
         )
     raise CheckFailed(problem)
+
+
+# The spreads of lecture 004, as functions of (n_in, n_out).
+INIT_STD = {
+    "normal": lambda n_in, n_out: 0.01,
+    "xavier": lambda n_in, n_out: math.sqrt(2.0 / (n_in + n_out)),
+    "he": lambda n_in, n_out: math.sqrt(2.0 / n_in),
+}
+
+
+def check_initializer(init_params, inits=("zeros", "normal", "xavier", "he"), *, name="init_params",
+                      sizes=(300, 400, 10), rtol=0.03):
+    """Hidden test of ``init_params(sizes, init, seed)``: the distribution, never one random stream.
+
+    For each init: one (W, b) per layer with W (n_out, n_in) and b (n_out,)
+    of zeros; "zeros" gives zero weights; the others have mean ≈ 0 and the
+    lecture's standard deviation within ``rtol`` on the 400 × 300 layer
+    (120,000 draws: the sample spread is within 0.3 % of σ); the same seed
+    gives the same draw and another seed another.
+    """
+    n_in, n_out = sizes[0], sizes[1]
+    for init in inits:
+        params = _run_student(init_params, (list(sizes), init, 0), f"{name}(..., {init!r}, seed=0)")
+        if not isinstance(params, (list, tuple)) or len(params) != len(sizes) - 1:
+            raise CheckFailed(f"{name} should return one (W, b) pair per layer: {len(sizes) - 1} for sizes {list(sizes)}")
+        for l, (layer, fan_in, fan_out) in enumerate(zip(params, sizes[:-1], sizes[1:]), start=1):
+            W, b = layer
+            for what, got, shape in (("W", W, (fan_out, fan_in)), ("b", b, (fan_out,))):
+                problem = diagnose(got, np.zeros(shape), name=f"{what}{l} of {init!r}") if np.shape(got) != shape else None
+                if problem:
+                    raise CheckFailed(f"{problem} (weights are (n_out, n_in), biases (n_out,))")
+            if np.any(np.asarray(b) != 0):
+                raise CheckFailed(f"{name}({init!r}): the biases should start at 0")
+        W = np.asarray(params[0][0], dtype=np.float64)
+        if init == "zeros":
+            if np.any(W != 0):
+                raise CheckFailed(f"{name}('zeros') should give weights that are all 0")
+            continue
+        expected = INIT_STD[init](n_in, n_out)
+        std, mean = float(W.std()), float(W.mean())
+        if abs(mean) > 5 * expected / math.sqrt(W.size):
+            raise CheckFailed(f"{name}({init!r}): the weights should have mean 0, got {mean:.3g}")
+        if not math.isclose(std, expected, rel_tol=rtol):
+            others = [k for k, f in INIT_STD.items() if k != init and math.isclose(std, f(n_in, n_out), rel_tol=rtol)]
+            why = (f" — that is the spread of {others[0]!r}" if others else
+                   " — the variance used as the standard deviation?" if math.isclose(std, expected**2, rel_tol=rtol)
+                   else "")
+            raise CheckFailed(f"{name}({init!r}) for a {n_in} → {n_out} layer should have standard deviation "
+                              f"{expected:.4g}, got {std:.4g}{why}")
+        again = _run_student(init_params, (list(sizes), init, 0), name)
+        other = _run_student(init_params, (list(sizes), init, 1), name)
+        if not np.array_equal(np.asarray(again[0][0]), W):
+            raise CheckFailed(f"{name}({init!r}): the same seed must give the same weights (use np.random.default_rng(seed))")
+        if np.array_equal(np.asarray(other[0][0]), W):
+            raise CheckFailed(f"{name}({init!r}): another seed must give other weights (is the seed ignored?)")
+    _ok(f"{name} draws every init with the right shapes, zero biases, spread and seeding.")
 
 
 _ERRORED = object()  # marks a case on which the student's function raised or warned

@@ -135,3 +135,37 @@ def test_a_named_mistake_on_a_later_case_beats_an_early_crash():
                        hints=[(wrong, "use σ in the second factor")])
     with pytest.raises(CheckFailed, match="raised ValueError: scalars not handled"):
         check_function(student, sigmoid_grad, [(1.0,), (np.array([0.5, 1.5]),)], name="sigmoid_grad")
+
+
+def test_initializer_check_accepts_the_lecture_spreads_and_names_mistakes():
+    from course_lib import network
+    from course_lib.checks import check_initializer
+
+    check_initializer(_outside_course_lib(lambda sizes, init, seed: network.init_params(sizes, init, seed + 1000)))
+
+    def he_for_xavier(sizes, init, seed):
+        return network.init_params(sizes, "he" if init == "xavier" else init, seed + 1)
+
+    def transposed(sizes, init, seed):
+        return [(W.T, b) for W, b in network.init_params(sizes, init, seed + 1)]
+
+    def fixed_seed(sizes, init, seed):
+        return network.init_params(sizes, init, 7)
+
+    for bad, words in ((he_for_xavier, "the spread of 'he'"), (transposed, "looks transposed"),
+                       (fixed_seed, "another seed must give other weights")):
+        with pytest.raises(CheckFailed, match=words):
+            check_initializer(_outside_course_lib(bad))
+
+
+def _outside_course_lib(fn):
+    """fn's answers computed beforehand, so the check's reference guard sees no course_lib call."""
+    results = {}
+
+    def wrapper(sizes, init, seed):
+        return results[(tuple(sizes), init, seed)]
+
+    for init in ("zeros", "normal", "xavier", "he"):
+        for seed in (0, 1):
+            results[((300, 400, 10), init, seed)] = fn([300, 400, 10], init, seed)
+    return wrapper
