@@ -12,6 +12,8 @@ of start-up per assignment); the course's ``nbgrader_config.py`` applies.
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -43,6 +45,17 @@ def assignments(course_root="."):
     return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
+def ensure_alembic_on_path():
+    """nbgrader creates a gradebook by running `alembic` by name; find it next to this Python.
+
+    Without this, `.venv/bin/course` (or any call from a non-activated
+    environment) fails with "No such file or directory: 'alembic'".
+    """
+    if shutil.which("alembic") is None:
+        here = str(Path(sys.executable).parent)
+        os.environ["PATH"] = here + os.pathsep + os.environ.get("PATH", "")
+
+
 def release(course_root=".", names=None, **overrides):
     """Run nbgrader's generate_assignment for each assignment; return the notebooks written.
 
@@ -51,6 +64,7 @@ def release(course_root=".", names=None, **overrides):
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
+    ensure_alembic_on_path()
     config = load_course_config(course_root, **overrides)
     coursedir = CourseDirectory(config=config)
     api = NbGraderAPI(coursedir=coursedir, config=config)

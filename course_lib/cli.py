@@ -1,0 +1,153 @@
+"""The ``course`` command: the workbook's tools for students and instructors.
+
+    course release [ASSIGNMENT ...] [--course DIR]   regenerate the student notebooks
+    course check NOTEBOOK [--timeout S]               run a notebook's checks, summarised per exercise
+
+``course check`` exits 0 when every exercise passes its checks, 1 when one
+fails or is not written yet, 2 when the notebook cannot be run at all
+(unlike ``nbgrader validate``, which always exits 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["main", "check_notebook"]
+
+
+@dataclass
+class Exercise:
+    """One exercise: a solution cell and the check and test cells after it."""
+
+    name: str
+    status: str = "passed"  # passed | failed | not written
+    messages: list = field(default_factory=list)
+
+
+def _nbgrader(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _error_of(cell):
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            return out.get("ename", "Error"), out.get("evalue", "")
+    return None
+
+
+def summarise(nb):
+    """Per-exercise verdicts of an executed notebook (cells after a solution cell belong to it)."""
+    exercises = []
+    current = None
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = _nbgrader(cell)
+        if meta.get("solution"):
+            current = Exercise(meta.get("grade_id", f"cell {len(exercises) + 1}"))
+            exercises.append(current)
+        error = _error_of(cell)
+        if current is None or error is None:
+            continue
+        ename, evalue = error
+        if ename == "NotImplementedError" or "not written yet" in evalue:
+            if current.status == "passed":
+                current.status = "not written"
+        else:
+            current.status = "failed"
+            current.messages.append(evalue.strip() or ename)
+    return exercises
+
+
+def check_notebook(path, timeout=60):
+    """Execute a notebook (a copy: the file is not changed) and summarise its exercises.
+
+    Returns (exercises, problem): problem is a message when the notebook
+    could not be read or run, else None.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from traitlets.config import Config
+
+    path = Path(path)
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+    except FileNotFoundError:
+        return [], f"no notebook at {path}"
+    except Exception as err:  # malformed JSON or notebook structure
+        return [], f"{path} is not a valid notebook ({type(err).__name__}: {err})"
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Config()
+        config.KernelManager.transport = "ipc"  # sockets in a private folder, not TCP ports
+        config.KernelManager.ip = str(Path(tmp) / "kernel")
+        client = NotebookClient(nb, kernel_name="python3", timeout=timeout, allow_errors=True, config=config,
+                                resources={"metadata": {"path": str(path.parent.resolve())}})
+        try:
+            client.execute()
+        except CellTimeoutError:
+            return summarise(nb), f"a cell ran longer than {timeout} s (an infinite loop?): stopped there"
+        except DeadKernelError:
+            return summarise(nb), "the kernel died while running the notebook (out of memory, or a crash)"
+    return summarise(nb), None
+
+
+def _print_report(path, exercises, problem, out=sys.stdout):
+    marks = {"passed": "✔", "failed": "✘", "not written": "·"}
+    print(f"{path}", file=out)
+    for ex in exercises:
+        print(f"  {marks[ex.status]} {ex.name:<28} {ex.status}", file=out)
+        for message in ex.messages[:1]:  # the first failure explains; the rest usually follow from it
+            for line in message.splitlines():
+                print(f"      {line}", file=out)
+    if problem:
+        print(f"  ! {problem}", file=out)
+    done = sum(ex.status == "passed" for ex in exercises)
+    print(f"{done} of {len(exercises)} exercises pass their checks.", file=out)
+
+
+def _cmd_check(args):
+    worst = 0
+    for path in args.notebooks:
+        exercises, problem = check_notebook(path, timeout=args.timeout)
+        _print_report(path, exercises, problem)
+        if problem and not exercises:
+            worst = max(worst, 2)
+        elif problem or any(ex.status != "passed" for ex in exercises):
+            worst = max(worst, 1)
+    return worst
+
+
+def _cmd_release(args):
+    from .release import release
+
+    for path in release(args.course, args.assignments or None):
+        print(f"released {path}")
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="course", description="The Backprop Workbook's tools.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="regenerate the student notebooks from the instructor notebooks")
+    p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    p.add_argument("--course", default=".", help="course root holding nbgrader_config.py (default: .)")
+    p.set_defaults(run=_cmd_release)
+
+    p = sub.add_parser("check", help="run a notebook and its checks; exit 1 if one fails")
+    p.add_argument("notebooks", nargs="+", help="notebook files")
+    p.add_argument("--timeout", type=float, default=60, help="seconds a cell may run (default: 60)")
+    p.set_defaults(run=_cmd_check)
+
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
