@@ -219,7 +219,7 @@ def bench_gradcheck(quick):
     )["dir"]
     err, _ = gradcheck.directional_check(lambda: network.loss_value(params, X, y), flat_p, flat_g)
     return [
-        (f"per element: {n_params:,} parameters, {2 * n_params:,} losses (max rel. error {report.max_error:.1e})", full, 1.0),
+        (f"per element: {n_params:,} params, {2 * n_params:,} losses (max err {report.max_error:.0e})", full, 1.0),
         (f"random direction: 3 directions, 6 losses (rel. error {err:.1e})", directional, directional / full),
     ], full
 
@@ -330,7 +330,7 @@ def main(argv=None):
     print(f"\n2. Gradient check of the same network, batch {CHECK_BATCH}")
     print(f"   {'':<62} {'time':>11}   ratio to per-element")
     for name, t, r in check_rows:
-        print(f"   {name:<62} {_fmt(t):>11}   {r:7.5f}")
+        print(f"   {name:<62} {_fmt(t):>11}   {r:7.4f}")
 
     import_rows = bench_import(args.quick)
     print("\n3. Import time (python -X importtime, cumulative, median of fresh interpreters)")

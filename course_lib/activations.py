@@ -43,12 +43,13 @@ def _as_float(z):
 def sigmoid(z):
     """σ(z) = 1 / (1 + e^(−z)), elementwise; any shape.
 
-    This plain formula keeps full relative precision for every z: for z < 0,
-    e^(−z) is large but exact to rounding, and so are 1 + e^(−z) and its
-    reciprocal. Its one flaw is that e^(−z) overflows to inf below
-    z ≈ −709.8; the result, 1/inf = 0, is then the correctly rounded value
-    (σ(−709.8) ≈ 1e−308 is at the edge of float64), so the overflow warning
-    is silenced rather than avoided. Unlike the two-branch form with
+    This plain formula keeps full relative precision for z ≥ −709: for
+    z < 0, e^(−z) is large but exact to rounding, and so are 1 + e^(−z) and
+    its reciprocal. Below z ≈ −709.8, e^(−z) overflows to inf and the result
+    is 1/inf = 0, where the true value is a subnormal number below 1e−308
+    (σ(−720) ≈ 2e−313); 0 is within 1e−308 of it, and no activation that
+    small changes any sum it enters, so the overflow warning is silenced
+    rather than avoided. Unlike the two-branch form with
     ``np.where``, this needs one exp and no data-dependent branch, which
     makes it about 3× faster on a (256, 128) batch.
     """

@@ -169,27 +169,25 @@ def expect_close(got, expected, *, what, rtol=RTOL, atol=ATOL, source="the lectu
 def expect_derivative(f, df, x, *, what, eps=1e-6, rtol=1e-6, atol=1e-8):
     """Visible check: ``df(x)`` equals centered differences of ``f`` at x (elementwise f)."""
     x = np.asarray(x, dtype=np.float64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        numeric = (np.asarray(f(x + eps), dtype=np.float64) - np.asarray(f(x - eps), dtype=np.float64)) / (2 * eps)
-        got = df(x)
+    numeric = (np.asarray(f(x + eps), dtype=np.float64) - np.asarray(f(x - eps), dtype=np.float64)) / (2 * eps)
+    got = expect_silent(df, x, what=what, quiet=True)
     problem = _compare(got, numeric, what, rtol, atol)
     if problem:
         raise CheckFailed(f"{problem}. (Checked against centered differences (f(x+ε) − f(x−ε))/2ε.)")
     _ok(f"{what} matches centered differences at {x.size} point{'s' if x.size != 1 else ''}.")
 
 
-def expect_silent(fn, *args, what):
+def expect_silent(fn, *args, what, quiet=False):
     """Visible check: fn(*args) runs without a RuntimeWarning (overflow, division by 0, ...); returns its result."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fn(*args)
     runtime = [w for w in caught if issubclass(w.category, RuntimeWarning)]
     if runtime:
-        raise CheckFailed(
-            f"{what} raised a warning: '{runtime[0].message}'. An unstable formula? "
-            "(for example, exp of a large number overflows)"
-        )
+        message = str(runtime[0].message)
+        raise CheckFailed(f"{what} raised a warning: '{message}'. {_warning_cause(message)}")
+    if quiet:
+        return result
     if not np.all(np.isfinite(np.asarray(result, dtype=np.float64))):
         raise CheckFailed(f"{what} returned NaN or inf: an unstable formula?")
     _ok(f"{what} runs without warnings and stays finite.")
@@ -205,9 +203,10 @@ def reference_forbidden(trusted=()):
 
     Uses the interpreter's profiler hook, so it catches the reference however
     it was reached: ``course_lib.activations.sigmoid``, an alias made in
-    another cell, or a function stored in a list. Calls made from inside a
-    ``trusted`` function (the stand-ins of ``check_function(given=...)``)
-    are not recorded. Yields the list of names.
+    another cell, a function stored in a list, or an operator of
+    ``course_lib.graph.Value``. Calls made from inside a ``trusted``
+    function (the stand-ins of ``check_function(given=...)``) are not
+    recorded. Yields the list of (module, function) pairs.
     """
     called = []
     trusted_codes = {getattr(f, "__code__", None) for f in trusted} - {None}
@@ -220,9 +219,8 @@ def reference_forbidden(trusted=()):
             return
         if event == "call" and depth[0] == 0:
             filename = code.co_filename
-            if (filename != _THIS_FILE and filename.startswith(str(_LIBRARY))
-                    and not code.co_name.startswith("_")):  # name public functions only
-                called.append(f"course_lib.{Path(filename).stem}.{code.co_name}")
+            if filename != _THIS_FILE and filename.startswith(str(_LIBRARY)):
+                called.append((Path(filename).stem, code.co_name))
 
     previous = sys.getprofile()
     sys.setprofile(profiler)
@@ -266,7 +264,9 @@ def _run_student(fn, args, name, given=None):
                 except Exception as err:  # the student's bug: say which and where
                     raise CheckFailed(f"{name}{_show(args)} raised {type(err).__name__}: {err}") from None
     if called:
-        used = ", ".join(sorted(set(called)))
+        # Name the public functions reached; a helper or an operator (Value.__mul__) names its module.
+        public = {f"course_lib.{m}.{f}" for m, f in called if not f.startswith(("_", "<"))}
+        used = ", ".join(sorted(public or {f"course_lib.{m}" for m, _ in called}))
         raise CheckFailed(
             f"{name} calls course_lib ({used}). Your answer is checked against course_lib, so calling it "
             "proves nothing: write the computation yourself (numpy is fine).", final=True
@@ -275,7 +275,7 @@ def _run_student(fn, args, name, given=None):
     if runtime:
         raise CheckFailed(
             f"{name}{_show(args)} raised a warning: '{runtime[0].message}'. A correct formula stays silent here: "
-            f"{_warning_cause(str(runtime[0].message))}"
+            f"{_warning_cause(str(runtime[0].message))[0].lower()}{_warning_cause(str(runtime[0].message))[1:]}"
         )
     return result
 
@@ -283,12 +283,12 @@ def _run_student(fn, args, name, given=None):
 def _warning_cause(message):
     """What usually produces a numpy RuntimeWarning, in words."""
     if "overflow" in message:
-        return "an unstable formula? (exp of a large number overflows; subtract the maximum, or use exp(−|z|))"
+        return "An unstable formula? (exp of a large number overflows; subtract the maximum, or use exp(−|z|))"
     if "divide by zero" in message:
-        return "a division by a number that can be 0 (a probability or a denominator): can it be avoided?"
+        return "A division by a number that can be 0 (a probability or a denominator): can it be avoided?"
     if "invalid value" in message:
-        return "a 0/0, ∞ − ∞ or a log/sqrt of a negative number produced NaN: an unstable formula?"
-    return "an unstable formula?"
+        return "A 0/0, ∞ − ∞ or a log/sqrt of a negative number produced NaN: an unstable formula?"
+    return "An unstable formula?"
 
 
 def _show(args):
@@ -322,6 +322,7 @@ def check_function(student, reference, cases, *, name, lecture_cases=0, hints=()
     """
     cases = [tuple(c) for c in cases]
     failures = []
+    answers = {}  # case index -> the student's answer
     for k, args in enumerate(cases):
         # Each call gets its own copies, so a function that changes its
         # inputs cannot change what the reference sees.
@@ -333,6 +334,7 @@ def check_function(student, reference, cases, *, name, lecture_cases=0, hints=()
                 raise
             failures.append((k, args, _ERRORED, str(err)))
             continue
+        answers[k] = got
         problem = _compare(got, expected, f"{name}{_show(args)}", rtol, atol)
         if problem:
             failures.append((k, args, got, problem))
@@ -347,12 +349,31 @@ def check_function(student, reference, cases, *, name, lecture_cases=0, hints=()
             if _matches(got, wrong, args, rtol, atol):
                 raise CheckFailed(f"{name}: {message}")
     k, args, got, problem = failures[0]
-    if lecture_cases and all(j >= lecture_cases for j, *_ in failures):
+    if lecture_cases and all(j >= lecture_cases for j, *_ in failures) and _constant(answers, failures, lecture_cases):
         raise CheckFailed(
-            f"{name} is right at the worked example's inputs but wrong on others ({problem}). "
+            f"{name} gives the worked example's answer for other inputs too ({problem}). "
             "Is the answer typed in rather than computed from the arguments?"
         )
     raise CheckFailed(problem)
+
+
+def _constant(answers, failures, lecture_cases):
+    """True when a failing case got exactly the answer of a worked-example case (a typed-in answer)."""
+    examples = [answers[j] for j in range(lecture_cases) if j in answers]
+    for _, _, got, _ in failures:
+        if got is not _ERRORED and any(_compare(got, _frozen(e), "", 1e-12, 0.0) is None for e in examples):
+            return True
+    return False
+
+
+def _frozen(answer):
+    """A student's answer as ``_compare`` expects the *expected* side: tuples of float arrays."""
+    if isinstance(answer, (tuple, list)) and any(isinstance(a, (tuple, list, np.ndarray)) for a in answer):
+        return tuple(_frozen(a) for a in answer)
+    try:
+        return np.asarray(answer, dtype=np.float64)
+    except (TypeError, ValueError):
+        return tuple(_frozen(a) for a in answer)
 
 
 # The spreads of lecture 004, as functions of (n_in, n_out).

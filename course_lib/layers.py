@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import sigmoid
+from .activations import sigmoid, softmax
 from .losses import softmax_cross_entropy
 
 __all__ = [
@@ -82,8 +82,7 @@ def mlp_forward(params, X):
         caches.append((affine_cache, act_cache))
     logits, affine_cache = affine_forward(A, *params[-1])
     caches.append((affine_cache, logits))
-    e = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True), caches
+    return softmax(logits), caches
 
 
 def mlp_loss_and_grads(params, X, y, reg=0.0):

@@ -27,6 +27,7 @@ __all__ = [
     "one_hot",
     "sigmoid_binary_cross_entropy",
     "softmax_cross_entropy",
+    "softmax_cross_entropy_grad",
     "squared_error",
 ]
 

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .activations import ACTIVATIONS, sigmoid_into, softmax
-from .losses import LOSSES, check_labels, one_hot, sigmoid_binary_cross_entropy, squared_error
+from .losses import LOSSES, one_hot, sigmoid_binary_cross_entropy, softmax_cross_entropy, squared_error
 
 __all__ = [
     "INITS",
@@ -287,15 +287,7 @@ def _output_layer(Z, y, output, loss):
     name, loss_fn = _resolve_loss(output, loss)
     if name == NATURAL_LOSS[output]:
         if output == "softmax":
-            shifted = Z - Z.max(axis=1, keepdims=True)
-            log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-            labels = check_labels(Z, y, "cross_entropy")
-            N = Z.shape[0]
-            value = -float(log_probs[np.arange(N), labels].sum()) / N
-            dZ = np.exp(log_probs)
-            dZ[np.arange(N), labels] -= 1.0
-            dZ /= N
-            return value, dZ
+            return softmax_cross_entropy(Z, y)
         target = _targets(y, Z, name)
         if output == "sigmoid":
             return sigmoid_binary_cross_entropy(Z, target)

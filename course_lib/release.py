@@ -4,7 +4,8 @@
 
 Each assignment folder in the source directory (``solutions/``) becomes a
 student version in the release directory (``notebooks/``): solutions replaced
-by stubs, hidden tests removed, outputs cleared. This calls nbgrader's own
+by stubs, hidden tests removed, outputs cleared. NOTATION.md is copied there
+too, so that students can open it from JupyterLab. This calls nbgrader's own
 ``generate_assignment`` in one process (one nbgrader command costs about 3 s
 of start-up per assignment); the course's ``nbgrader_config.py`` applies.
 """
@@ -75,6 +76,13 @@ def release(course_root=".", names=None, **overrides):
             raise RuntimeError(f"generate_assignment {name} failed:\n{result.get('error') or result.get('log')}")
         out = Path(coursedir.format_path(coursedir.release_directory, ".", name))
         written.extend(sorted(out.glob("*.ipynb")))
+    # The notebooks point students to the notation page; JupyterLab opens on the
+    # release folder, so a copy goes there.
+    notation = Path(coursedir.root) / "NOTATION.md"
+    if notation.exists():
+        target = Path(coursedir.format_path(coursedir.release_directory, ".", "")) / "NOTATION.md"
+        target.write_text(notation.read_text())
+        written.append(target)
     return written
 
 

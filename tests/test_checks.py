@@ -169,3 +169,32 @@ def _outside_course_lib(fn):
         for seed in (0, 1):
             results[((300, 400, 10), init, seed)] = fn([300, 400, 10], init, seed)
     return wrapper
+
+
+def test_an_ordinary_bug_is_not_called_typed_in():
+    # Right at the worked example, wrong (by a warning or a value) elsewhere, but not constant.
+    def two_branch(z):
+        z = np.asarray(z, dtype=float)
+        return np.where(z >= 0, 1 / (1 + np.exp(-z)), np.exp(z) / (1 + np.exp(z)))
+
+    with pytest.raises(CheckFailed) as err:
+        check_function(two_branch, sigmoid, [(1.0,), (np.array([-1000.0, 1000.0]),)], name="sigmoid",
+                       lecture_cases=1)
+    assert "typed in" not in str(err.value) and "overflow" in str(err.value)
+
+
+def test_course_lib_operators_count_as_calling_the_reference():
+    from course_lib.graph import Value
+
+    def uses_graph(x):
+        v = Value(x)
+        return (v * v).data
+
+    with pytest.raises(CheckFailed) as err:
+        check_function(uses_graph, lambda x: x * x, [(3.0,)], name="square")
+    assert "calls course_lib (course_lib.graph)" in str(err.value)
+
+
+def test_a_warning_in_a_visible_derivative_check_becomes_a_message():
+    with pytest.raises(CheckFailed, match="overflow"):
+        checks.expect_derivative(np.tanh, lambda z: 1 / np.cosh(z) ** 2, np.array([1000.0]), what="tanh_grad")

@@ -67,6 +67,8 @@ def test_student_release_is_in_sync_with_the_solutions(tmp_path):
         committed = ROOT / "notebooks" / name / fresh.name
         assert committed.exists(), f"{committed} is missing: run `make release`"
         assert _normalised(fresh) == _normalised(committed), f"{committed} is stale: run `make release`"
+    notation = (ROOT / "notebooks" / "NOTATION.md")
+    assert notation.read_text() == (tmp_path / "release" / "NOTATION.md").read_text() == (ROOT / "NOTATION.md").read_text()
 
 
 def test_every_assignment_has_a_student_version():
