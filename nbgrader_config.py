@@ -27,3 +27,9 @@ c.Execute.interrupt_on_timeout = True
 # lines can appear in a fresh environment without anything being wrong.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"Matplotlib is building the font cache"
+
+# Validate (JupyterLab's button, `nbgrader validate`) reports every failing
+# code cell, not only grade cells: the check cells are not grade cells, and a
+# student version's grade cells hold only a docstring, so without this
+# Validate said "Success" on a wrong or even an untouched notebook.
+c.Validator.validate_all = True
