@@ -173,6 +173,12 @@ def _prepare(course, name):
     solution_nb = _notebook(course / "solutions", name)
     submissions = {"solutions": _submission(release_nb, solution_nb),
                    "blank": _submission(release_nb, solution_nb, blank=True)}
+    # A student who deleted cells: nbgrader must restore the test cells from the gradebook.
+    for kind, drop in (("tests_deleted", lambda m: m.get("grade")),
+                       ("checks_deleted", lambda m: str(m.get("grade_id", "")).endswith("_check"))):
+        nb = _submission(release_nb, solution_nb)
+        nb.cells = [c for c in nb.cells if not drop(c.metadata.get("nbgrader", {}))]
+        submissions[kind] = nb
     for mutant in MUTANTS.get(name, []):
         submissions[mutant.name] = _submission(release_nb, solution_nb, mutant)
     for student, nb in submissions.items():
@@ -187,6 +193,16 @@ def test_instructor_solutions_score_full_marks(graded, name):
     result = graded(name)
     assert result.scores["solutions"] == result.max_scores, result.errors["solutions"]
     assert sum(result.max_scores.values()) > 0
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+@pytest.mark.parametrize("student", ["tests_deleted", "checks_deleted"])
+def test_deleted_cells_neither_crash_grading_nor_cost_points(graded, name, student):
+    # nbgrader puts a deleted test cell back after the cell before it in the
+    # source notebook, which must be a solution or test cell: each test cell
+    # follows its solution cell directly (a KeyError aborted grading before).
+    result = graded(name)
+    assert result.scores[student] == result.max_scores, result.errors[student]
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
