@@ -160,7 +160,7 @@ def _ok(message):
 
 def expect_close(got, expected, *, what, rtol=RTOL, atol=ATOL, source="the lecture"):
     """Visible check: ``got`` equals a value worked out in the lectures."""
-    __tracebackhide__ = True  # IPython shows the student our message, not these frames
+    __tracebackhide__ = True  # IPython hides this frame from a traceback unless the error is raised in it
     problem = _compare(got, expected, what, rtol, atol)
     if problem:
         raise CheckFailed(f"{problem}. (Checked against {source}.)")
@@ -169,7 +169,7 @@ def expect_close(got, expected, *, what, rtol=RTOL, atol=ATOL, source="the lectu
 
 def expect_derivative(f, df, x, *, what, eps=1e-6, rtol=1e-6, atol=1e-8):
     """Visible check: ``df(x)`` equals centered differences of ``f`` at x (elementwise f)."""
-    __tracebackhide__ = True  # IPython shows the student our message, not these frames
+    __tracebackhide__ = True  # IPython hides this frame from a traceback unless the error is raised in it
     x = np.asarray(x, dtype=np.float64)
     numeric = (np.asarray(f(x + eps), dtype=np.float64) - np.asarray(f(x - eps), dtype=np.float64)) / (2 * eps)
     got = expect_silent(df, x, what=what, quiet=True)
@@ -181,7 +181,7 @@ def expect_derivative(f, df, x, *, what, eps=1e-6, rtol=1e-6, atol=1e-8):
 
 def expect_silent(fn, *args, what, quiet=False):
     """Visible check: fn(*args) runs without a RuntimeWarning (overflow, division by 0, ...); returns its result."""
-    __tracebackhide__ = True  # IPython shows the student our message, not these frames
+    __tracebackhide__ = True  # IPython hides this frame from a traceback unless the error is raised in it
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fn(*args)
@@ -255,7 +255,7 @@ def _bound(fn, given):
 
 def _run_student(fn, args, name, given=None):
     """Call the student's function; turn warnings and errors into messages."""
-    __tracebackhide__ = True  # IPython shows the student our message, not these frames
+    __tracebackhide__ = True  # IPython hides this frame from a traceback unless the error is raised in it
     given = given or {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -324,7 +324,7 @@ def check_function(student, reference, cases, *, name, lecture_cases=0, hints=()
 
     Raises CheckFailed with the diagnosis of the first failing case.
     """
-    __tracebackhide__ = True  # IPython shows the student our message, not these frames
+    __tracebackhide__ = True  # IPython hides this frame from a traceback unless the error is raised in it
     cases = [tuple(c) for c in cases]
     failures = []
     answers = {}  # case index -> the student's answer
@@ -399,7 +399,7 @@ def check_initializer(init_params, inits=("zeros", "normal", "xavier", "he"), *,
     (120,000 draws: the sample spread is within 0.3 % of σ); the same seed
     gives the same draw and another seed another.
     """
-    __tracebackhide__ = True  # IPython shows the student our message, not these frames
+    __tracebackhide__ = True  # IPython hides this frame from a traceback unless the error is raised in it
     n_in, n_out = sizes[0], sizes[1]
     for init in inits:
         params = _run_student(init_params, (list(sizes), init, 0), f"{name}(..., {init!r}, seed=0)")
