@@ -138,6 +138,8 @@ def diagnose(got, expected, *, name="your answer", rtol=RTOL, atol=ATOL):
 
 def _compare(got, expected, name, rtol, atol):
     """diagnose(), recursing through tuples: the student's lists and tuples both fit."""
+    if isinstance(expected, list) and any(isinstance(e, (tuple, list)) for e in expected):
+        expected = tuple(expected)  # e.g. a list of (dW, db) pairs: compared pair by pair
     if isinstance(expected, tuple):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
             kind = type(got).__name__
@@ -191,7 +193,7 @@ def expect_silent(fn, *args, what, quiet=False):
         raise CheckFailed(f"{what} raised a warning: '{message}'. {_warning_cause(message)}")
     if quiet:
         return result
-    if not np.all(np.isfinite(np.asarray(result, dtype=np.float64))):
+    if not all(np.all(np.isfinite(part)) for part in _numeric_parts(result)):
         raise CheckFailed(f"{what} returned NaN or inf: an unstable formula?")
     _ok(f"{what} runs without warnings and stays finite.")
     return result
@@ -296,11 +298,15 @@ def _warning_cause(message):
 
 
 def _show(args):
+    """The arguments as a short readable string: small values in full, big arrays by shape."""
+
     def short(a):
-        arr = np.asarray(a) if not isinstance(a, (tuple, list)) or np.ndim(a) else a
-        if isinstance(arr, np.ndarray) and arr.size > 4:
-            return f"<array of shape {arr.shape}>"
-        return repr(a.tolist() if isinstance(a, np.ndarray) else a)
+        if isinstance(a, (tuple, list)):  # e.g. a cache (X, W, b) or a params list: element by element
+            inner = ", ".join(short(x) for x in a)
+            return f"({inner})" if isinstance(a, tuple) else f"[{inner}]"
+        if isinstance(a, np.ndarray):
+            return f"<array of shape {a.shape}>" if a.size > 4 else repr(a.tolist())
+        return repr(a)
 
     return "(" + ", ".join(short(a) for a in args) + ")"
 
@@ -379,6 +385,19 @@ def _frozen(answer):
         return np.asarray(answer, dtype=np.float64)
     except (TypeError, ValueError):
         return tuple(_frozen(a) for a in answer)
+
+
+def _numeric_parts(value):
+    """The float arrays inside a result that may be a tuple such as (probs, caches)."""
+    if isinstance(value, (tuple, list)):
+        try:
+            return [np.asarray(value, dtype=np.float64)]
+        except (TypeError, ValueError):
+            return [part for v in value for part in _numeric_parts(v)]
+    try:
+        return [np.asarray(value, dtype=np.float64)]
+    except (TypeError, ValueError):
+        return []
 
 
 # The spreads of lecture 004, as functions of (n_in, n_out).

@@ -198,3 +198,20 @@ def test_course_lib_operators_count_as_calling_the_reference():
 def test_a_warning_in_a_visible_derivative_check_becomes_a_message():
     with pytest.raises(CheckFailed, match="overflow"):
         checks.expect_derivative(np.tanh, lambda z: 1 / np.cosh(z) ** 2, np.array([1000.0]), what="tanh_grad")
+
+
+def test_uneven_arguments_and_list_results_are_handled():
+    from course_lib import layers
+
+    rng = np.random.default_rng(0)
+    X, W, b = rng.normal(size=(4, 3)), rng.normal(size=(2, 3)), rng.normal(size=2)
+    dZ = rng.normal(size=(4, 2))
+    # a cache tuple of differently shaped arrays as an argument (np.asarray would fail on it)
+    with pytest.raises(CheckFailed, match=r"\(<array of shape \(4, 3\)>, <array of shape \(2, 3\)>, \["):
+        check_function(lambda d, c: (d, d, d), layers.affine_backward, [(dZ, (X, W, b))], name="affine_backward")
+    # a reference returning a list of (dW, db) pairs: compared pair by pair
+    grads = [(np.ones((2, 3)), np.ones(2))]
+    check_function(lambda: [(np.ones((2, 3)), np.ones(2))], lambda: grads, [()], name="grads")
+    # a visible check of a function returning (probs, caches)
+    out = checks.expect_silent(lambda: (np.ones(3) / 3, [("cache", np.zeros(2))]), what="forward")
+    assert len(out) == 2
