@@ -156,7 +156,7 @@ def test_initializer_check_accepts_the_lecture_spreads_and_names_mistakes():
         return network.init_params(sizes, init, seed + 1, scale=1.0 if init == "normal" else None)
 
     for bad, words in ((he_for_xavier, "the spread of 'he'"), (transposed, "looks transposed"),
-                       (too_wide, r"standard deviation 0\.01, got 1"),
+                       (too_wide, r"standard deviation 0\.01, got 0\.99"),
                        (fixed_seed, "another seed must give other weights")):
         with pytest.raises(CheckFailed, match=words):
             check_initializer(_outside_course_lib(bad))
