@@ -138,7 +138,7 @@ def diagnose(got, expected, *, name="your answer", rtol=RTOL, atol=ATOL):
 
 def _compare(got, expected, name, rtol, atol):
     """diagnose(), recursing through tuples: the student's lists and tuples both fit."""
-    if isinstance(expected, list) and any(isinstance(e, (tuple, list)) for e in expected):
+    if isinstance(expected, list) and _ragged(expected):
         expected = tuple(expected)  # e.g. a list of (dW, db) pairs: compared pair by pair
     if isinstance(expected, tuple):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
@@ -385,6 +385,15 @@ def _frozen(answer):
         return np.asarray(answer, dtype=np.float64)
     except (TypeError, ValueError):
         return tuple(_frozen(a) for a in answer)
+
+
+def _ragged(values):
+    """True for a list that is a structure (pairs of differently shaped arrays), not an array of numbers."""
+    try:
+        np.asarray(values, dtype=np.float64)
+        return False
+    except (TypeError, ValueError):
+        return True
 
 
 def _numeric_parts(value):

@@ -219,3 +219,7 @@ def test_uneven_arguments_and_list_results_are_handled():
     # a visible check of a function returning (probs, caches)
     out = checks.expect_silent(lambda: (np.ones(3) / 3, [("cache", np.zeros(2))]), what="forward")
     assert len(out) == 2
+
+
+def test_a_nested_list_of_numbers_is_an_array_not_a_structure():
+    checks.expect_close(np.array([[1.0, 2.0], [3.0, 4.0]]), [[1.0, 2.0], [3.0, 4.0]], what="Z")
