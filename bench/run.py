@@ -259,15 +259,12 @@ def _execute_seconds(nb):
     import tempfile
 
     from nbclient import NotebookClient
-    from traitlets.config import Config
+
+    from course_lib.cli import ipc_kernel_config
 
     with tempfile.TemporaryDirectory() as tmp:
-        # IPC sockets in a private folder: no TCP ports, and no warning about them
-        config = Config()
-        config.KernelManager.transport = "ipc"
-        config.KernelManager.ip = str(Path(tmp) / "kernel")
         start = time.perf_counter()
-        NotebookClient(nb, kernel_name="python3", timeout=600, config=config,
+        NotebookClient(nb, kernel_name="python3", timeout=600, config=ipc_kernel_config(tmp),
                        resources={"metadata": {"path": nb.metadata.get("_dir", str(ROOT))}}).execute()
         return time.perf_counter() - start
 

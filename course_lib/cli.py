@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["main", "check_notebook"]
+__all__ = ["check_notebook", "ipc_kernel_config", "main"]
 
 
 @dataclass
@@ -72,7 +72,6 @@ def check_notebook(path, timeout=60):
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
-    from traitlets.config import Config
 
     path = Path(path)
     try:
@@ -83,10 +82,8 @@ def check_notebook(path, timeout=60):
     except Exception as err:  # malformed JSON or notebook structure
         return [], f"{path} is not a valid notebook ({type(err).__name__}: {err})"
     with tempfile.TemporaryDirectory() as tmp:
-        config = Config()
-        config.KernelManager.transport = "ipc"  # sockets in a private folder, not TCP ports
-        config.KernelManager.ip = str(Path(tmp) / "kernel")
-        client = NotebookClient(nb, kernel_name="python3", timeout=timeout, allow_errors=True, config=config,
+        client = NotebookClient(nb, kernel_name="python3", timeout=timeout, allow_errors=True,
+                                config=ipc_kernel_config(tmp),
                                 resources={"metadata": {"path": str(path.parent.resolve())}})
         try:
             client.execute()
@@ -95,6 +92,20 @@ def check_notebook(path, timeout=60):
         except DeadKernelError:
             return summarise(nb), "the kernel died while running the notebook (out of memory, or a crash)"
     return summarise(nb), None
+
+
+def ipc_kernel_config(folder):
+    """Config for nbclient: the kernel talks over IPC sockets in ``folder``, not TCP ports.
+
+    No ports to race for when several kernels start at once, and no warning
+    about unencrypted TCP. nbclient still owns (and shuts down) the kernel.
+    """
+    from traitlets.config import Config
+
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = str(Path(folder) / "kernel")
+    return config
 
 
 def _print_report(path, exercises, problem, out=sys.stdout):

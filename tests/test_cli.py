@@ -6,6 +6,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_helpers import completed
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = str(Path(sys.executable).parent / "course")
@@ -18,14 +19,7 @@ def course(*args, timeout=300):
 
 def _filled(tmp_path, replace=None, extra_cell=None):
     """The student notebook 02 with every exercise solved from the instructor version, one perhaps replaced."""
-    nb = nbformat.read(STUDENT_02, as_version=4)
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source
-               for c in nbformat.read(ROOT / "solutions" / "02_sigmoid_gates" / "02_sigmoid_gates.ipynb", 4).cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = (replace or {}).get(grade_id, answers[grade_id])
+    nb = completed(STUDENT_02, ROOT / "solutions" / "02_sigmoid_gates" / "02_sigmoid_gates.ipynb", **(replace or {}))
     if extra_cell:
         nb.cells.insert(2, nbformat.v4.new_code_cell(extra_cell))
     path = tmp_path / "02_sigmoid_gates.ipynb"

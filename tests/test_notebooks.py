@@ -19,23 +19,16 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from traitlets.config import Config
 
+from course_lib.cli import ipc_kernel_config
 from course_lib.release import assignments, release
 from mutants import Mutant, all_mutants
+from notebook_helpers import completed, grade_id
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = assignments(ROOT)
 MUTANTS = all_mutants()
 BIN = str(Path(sys.executable).parent)
-
-
-def ipc_kernels(folder):
-    """Kernel config: IPC sockets in ``folder`` instead of TCP ports (no port races, no warnings)."""
-    config = Config()
-    config.KernelManager.transport = "ipc"
-    config.KernelManager.ip = str(Path(folder) / "kernel")
-    return config
 
 
 def _notebook(folder, name):
@@ -45,11 +38,6 @@ def _notebook(folder, name):
 
 def _cells_by_id(nb):
     return {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells if "nbgrader" in c.metadata}
-
-
-def _strip_markers(source):
-    return "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line
-                     and "### END SOLUTION" not in line)
 
 
 # ------------------------------------------------------------------ release
@@ -80,7 +68,7 @@ def test_every_assignment_has_a_student_version():
 def test_student_notebook_runs_with_only_not_implemented_errors(name, tmp_path):
     path = _notebook(ROOT / "notebooks", name)
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True, config=ipc_kernels(tmp_path),
+    NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True, config=ipc_kernel_config(tmp_path),
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors, "an untouched student notebook should show the unfinished exercises"
@@ -95,21 +83,12 @@ def test_student_notebook_runs_with_only_not_implemented_errors(name, tmp_path):
 
 def _submission(release_nb, solution_nb, mutant=None, blank=False):
     """A student's notebook: the release with solution cells filled in (or not)."""
-    nb = nbformat.read(release_nb, as_version=4)
-    answers = _cells_by_id(nbformat.read(solution_nb, as_version=4))
-    cells = []
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") and not blank:
-            if mutant and grade_id == mutant.cell:
-                if mutant.before:
-                    cells.append(nbformat.v4.new_code_cell(mutant.before))
-                cell.source = mutant.code.strip("\n")
-            else:
-                cell.source = _strip_markers(answers[grade_id].source)
-        cells.append(cell)
-    nb.cells = cells
+    if blank:
+        return nbformat.read(release_nb, as_version=4)
+    nb = completed(release_nb, solution_nb, **({mutant.cell: mutant.code.strip("\n")} if mutant else {}))
+    if mutant and mutant.before:
+        at = next(i for i, c in enumerate(nb.cells) if grade_id(c) == mutant.cell)
+        nb.cells.insert(at, nbformat.v4.new_code_cell(mutant.before))
     return nb
 
 

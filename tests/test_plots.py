@@ -266,7 +266,8 @@ def test_every_figure_shows_in_a_jupyter_kernel(tmp_path, monkeypatch):
     # first silently did not display.
     import nbformat
     from nbclient import NotebookClient
-    from traitlets.config import Config
+
+    from course_lib.cli import ipc_kernel_config
 
     cells = ["from course_lib import plots\nfrom course_lib.graph import Value",
              "plots.plot_activations(['sigmoid']);",
@@ -274,9 +275,6 @@ def test_every_figure_shows_in_a_jupyter_kernel(tmp_path, monkeypatch):
              "plots.draw_graph(f);"]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     monkeypatch.delenv("MPLBACKEND")  # the kernel must pick Jupyter's inline backend, as for a student
-    config = Config()
-    config.KernelManager.transport = "ipc"
-    config.KernelManager.ip = str(tmp_path / "kernel")
-    NotebookClient(nb, kernel_name="python3", config=config, timeout=120).execute()
+    NotebookClient(nb, kernel_name="python3", config=ipc_kernel_config(tmp_path), timeout=120).execute()
     images = [sum("image/png" in o.get("data", {}) for o in c.outputs) for c in nb.cells]
     assert images == [0, 1, 1, 1]

@@ -6,6 +6,8 @@ from pathlib import Path
 import nbformat
 from playwright.sync_api import expect
 
+from notebook_helpers import grade_id
+
 STATUS_BAR = "#jp-main-statusbar"
 ERRORS = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'  # tracebacks and stderr
 RAN = re.compile(r"\[\d+\]:")  # an input prompt after its cell ran ("[*]:" while it runs)
@@ -58,31 +60,10 @@ def click_menu(page, menu, item):
 # ------------------------------------------------------------------ notebooks on disk
 
 
-def _grade_id(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
-def cell_index(path, grade_id):
-    """Index of the cell with nbgrader ``grade_id`` in the notebook at ``path``."""
-    return [_grade_id(c) for c in nbformat.read(path, as_version=4).cells].index(grade_id)
+def cell_index(path, wanted):
+    """Index of the cell with nbgrader grade_id ``wanted`` in the notebook at ``path``."""
+    return [grade_id(c) for c in nbformat.read(path, as_version=4).cells].index(wanted)
 
 
-def _without_markers(source):
-    return "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line
-                     and "### END SOLUTION" not in line)
-
-
-def solutions(path):
-    """The instructor's answers in the notebook at ``path``, by grade_id, without nbgrader's markers."""
-    return {_grade_id(c): _without_markers(c.source) for c in nbformat.read(path, as_version=4).cells
-            if c.metadata.get("nbgrader", {}).get("solution")}
-
-
-def completed(release_path, solution_path, **answers):
-    """The student notebook with every solution cell filled in: ``answers[grade_id]`` or the instructor's."""
-    nb = nbformat.read(release_path, as_version=4)
-    answers = {**solutions(solution_path), **answers}
-    for c in nb.cells:
-        if c.metadata.get("nbgrader", {}).get("solution"):
-            c.source = answers[_grade_id(c)]
-    return nb

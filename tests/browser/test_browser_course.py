@@ -6,7 +6,8 @@ import nbformat
 from playwright.sync_api import expect
 
 from course_lib.release import assignments
-from lab_ui import ERRORS, RAN, click_menu, completed, open_notebook, wait_idle
+from lab_ui import ERRORS, RAN, click_menu, open_notebook, wait_idle
+from notebook_helpers import completed
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKED_EXAMPLE = "solutions/03_worked_example/03_worked_example.ipynb"

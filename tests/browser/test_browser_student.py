@@ -4,7 +4,8 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from lab_ui import ERRORS, cell_index, open_notebook, run_cell, set_cell_source, solutions
+from lab_ui import ERRORS, cell_index, open_notebook, run_cell, set_cell_source
+from notebook_helpers import solutions
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGMOID_GATES = "02_sigmoid_gates/02_sigmoid_gates.ipynb"
