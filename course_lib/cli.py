@@ -2,6 +2,9 @@
 
     course release [ASSIGNMENT ...] [--course DIR]   regenerate the student notebooks
     course check NOTEBOOK [--timeout S]               run a notebook's checks, summarised per exercise
+    course grade ASSIGNMENT --submissions DIR --out DIR [--workers N] [--timeout S] [--memory MB]
+                 [--course DIR] [--dask ADDRESS] [--seed N] [--unsafe]
+                                                      autograde submissions: sandboxed, parallel, resumable
 
 ``course check`` exits 0 when every exercise passes its checks, 1 when one
 fails or is not written yet, 2 when the notebook cannot be run at all
@@ -11,6 +14,7 @@ fails or is not written yet, 2 when the notebook cannot be run at all
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -142,6 +146,26 @@ def _cmd_release(args):
     return 0
 
 
+def _cmd_grade(args):
+    from .grading.batch import GradeRun, run
+    from .grading.sandbox import SandboxUnavailable
+
+    try:
+        records = run(GradeRun(course=args.course, assignment=args.assignment, submissions=args.submissions,
+                               out=args.out, workers=args.workers, timeout=args.timeout, memory_mb=args.memory,
+                               seed=args.seed, unsafe=args.unsafe, dask=args.dask, progress=not args.quiet))
+    except SandboxUnavailable as err:
+        print(f"course grade: {err}", file=sys.stderr)
+        return 2
+    counts = {}
+    for r in records:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    review = sum(bool(r.get("needs_review")) for r in records)
+    print(f"{len(records)} submissions: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+          + f"; {review} need a look. Grades: {Path(args.out) / 'grades.csv'}; report: {Path(args.out) / 'report.html'}")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="course", description="The Backprop Workbook's tools.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +179,22 @@ def main(argv=None):
     p.add_argument("notebooks", nargs="+", help="notebook files")
     p.add_argument("--timeout", type=float, default=60, help="seconds a cell may run (default: 60)")
     p.set_defaults(run=_cmd_check)
+
+    p = sub.add_parser("grade", help="autograde submissions of an assignment (sandboxed, parallel, resumable)")
+    p.add_argument("assignment", help="assignment name, e.g. 02_sigmoid_gates")
+    p.add_argument("--submissions", required=True,
+                   help="folder in nbgrader's layout <student>/<assignment>/<nb>.ipynb, or of LMS files "
+                        "<student>_*.ipynb, or a zip of either")
+    p.add_argument("--out", required=True, help="output folder: grades.csv, report.html, feedback/, records/")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="parallel kernels (default: CPU count)")
+    p.add_argument("--timeout", type=float, default=60, help="wall-clock seconds per notebook (default: 60)")
+    p.add_argument("--memory", type=int, default=2048, help="memory limit per process, MB (default: 2048)")
+    p.add_argument("--course", default=".", help="nbgrader course root (default: .)")
+    p.add_argument("--dask", metavar="ADDRESS", help="grade on a Dask cluster, e.g. tcp://127.0.0.1:8786")
+    p.add_argument("--seed", type=int, default=0, help="PYTHONHASHSEED of the kernels, recorded (default: 0)")
+    p.add_argument("--unsafe", action="store_true", help="run student code WITHOUT a sandbox (trusted code only)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_grade)
 
     args = parser.parse_args(argv)
     return args.run(args)

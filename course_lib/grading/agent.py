@@ -1,0 +1,97 @@
+"""The grader's agent inside a student's (sandboxed) kernel.
+
+The grader never runs a hidden test in the student's kernel. It asks the
+kernel two things only, through short code snippets that call this module:
+
+* ``lookup(name)``: what a name in the notebook is (a module, a class, a
+  function, plain data, or missing);
+* ``call(request)``: call one of the student's functions on arguments the
+  grader sends, and hand back the result as plain data, with the warnings it
+  raised, the course_lib functions it reached and the arrays it changed.
+
+Replies are published as display data of type ``MIME``: the grader reads
+them from the kernel's messages. Everything here runs in the student's
+process, so it can be tampered with; the grader trusts nothing from it
+except plain data, which it compares with the reference itself.
+"""
+
+from __future__ import annotations
+
+import types
+import warnings
+
+import numpy as np
+
+from . import wire
+
+MIME = "text/x-course-grade-reply"
+
+__all__ = ["MIME", "call", "lookup"]
+
+
+def _reply(payload):
+    """Publish a JSON envelope; values inside it are already wire-encoded."""
+    import json
+
+    from IPython.display import publish_display_data
+
+    publish_display_data({MIME: json.dumps(payload)})
+
+
+def _namespace():
+    from IPython import get_ipython
+
+    return get_ipython().user_ns
+
+
+def lookup(name):
+    """Describe the notebook's ``name`` for the grader."""
+    ns = _namespace()
+    if name not in ns:
+        return _reply({"kind": "missing"})
+    value = ns[name]
+    if isinstance(value, types.ModuleType):
+        return _reply({"kind": "module", "module": str(getattr(value, "__name__", ""))})
+    if isinstance(value, type):
+        return _reply({"kind": "class", "module": str(getattr(value, "__module__", "")),
+                       "qualname": str(getattr(value, "__qualname__", ""))})
+    if callable(value):
+        return _reply({"kind": "function"})
+    try:
+        encoded = wire.encode(value)
+    except wire.WireError as err:
+        return _reply({"kind": "object", "type": type(value).__name__, "why": str(err)})
+    if isinstance(encoded, dict) and "o" in encoded:
+        return _reply({"kind": "object", "type": type(value).__name__})
+    return _reply({"kind": "value", "value": encoded})
+
+
+def call(request):
+    """Call the student's function as the request says; reply with its result as plain data."""
+    from course_lib import checks
+
+    req = wire.loads(request, allow_pickle=True)
+    fn = _namespace()[req["name"]]
+    args, kwargs, given = list(req["args"]), dict(req["kwargs"]), dict(req["given"])
+    before = {i: a.copy() for i, a in enumerate(args) if isinstance(a, np.ndarray)}
+    reply = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with np.errstate(all="warn", under="ignore"), checks._bound(fn, given):
+            with checks.reference_forbidden(given.values()) as called:
+                try:
+                    result = fn(*args, **kwargs)
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as err:  # the student's error, SystemExit included: reported, not raised
+                    reply["raised"] = [type(err).__name__, str(err)[:2000]]
+    if "raised" not in reply:
+        try:
+            reply["ok"] = wire.encode(result)
+        except (wire.WireError, RecursionError) as err:
+            reply["ok"] = {"o": type(result).__name__, "r": f"<unreadable: {err}>"}
+    reply["warnings"] = [[w.category.__name__, str(w.message)[:500]] for w in caught]
+    reply["called"] = [list(c) for c in called[:20]]
+    reply["mutated"] = {str(i): wire.encode(args[i]) for i, old in before.items()
+                        if isinstance(args[i], np.ndarray) and args[i].tobytes() != old.tobytes()}
+    _reply(reply)

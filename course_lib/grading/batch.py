@@ -1,0 +1,245 @@
+"""Grade many submissions: worker processes (or a Dask cluster), one writer, resumable.
+
+Workers grade; only this process writes: the record of each submission
+(``OUT/records/<student>.json``, written atomically as soon as it is
+graded), its feedback and autograded notebook, its grades in the course's
+nbgrader gradebook, and at the end ``OUT/grades.csv`` and ``OUT/report.html``.
+A run that is interrupted and started again grades only the submissions
+without a record for the same files; a worker that fails on a submission
+gives that submission the status ``crashed`` and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import report, sandbox
+from .submissions import find_submissions
+from .worker import Bundle, Job, grade
+
+__all__ = ["GradeRun", "run"]
+
+log = logging.getLogger("course.grade")
+
+
+@dataclass
+class GradeRun:
+    course: str
+    assignment: str
+    submissions: str
+    out: str
+    workers: int = 2
+    timeout: float = 60.0
+    memory_mb: int = 2048
+    seed: int = 0
+    unsafe: bool = False
+    dask: str | None = None
+    progress: bool = True
+
+
+# ------------------------------------------------------------------ course
+
+
+def _course(run_):
+    """(CourseDirectory, notebook names, max score) of the assignment; released first if the gradebook lacks it."""
+    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.coursedir import CourseDirectory
+
+    from ..release import ensure_alembic_on_path, load_course_config, release
+
+    ensure_alembic_on_path()
+    coursedir = CourseDirectory(config=load_course_config(run_.course))
+    for attempt in (1, 2):
+        with Gradebook(coursedir.db_url) as gb:
+            try:
+                assignment = gb.find_assignment(run_.assignment)
+                names = sorted(nb.name for nb in assignment.notebooks)
+                total = float(sum(gc.max_score for nb in assignment.notebooks for gc in nb.grade_cells))
+                if names:
+                    return coursedir, names, total
+            except MissingEntry:
+                pass
+        if attempt == 1:  # not in the gradebook yet: nbgrader's generate_assignment puts it there
+            release(run_.course, [run_.assignment])
+    raise SystemExit(f"course grade: no assignment {run_.assignment!r} in {run_.course}")
+
+
+def _bundle(run_, coursedir):
+    db_path = coursedir.db_url.removeprefix("sqlite:///")
+    release_dir = Path(coursedir.format_path(coursedir.release_directory, ".", run_.assignment))
+    extra = {}
+    if release_dir.is_dir():
+        for f in sorted(release_dir.rglob("*")):
+            if f.is_file() and f.suffix != ".ipynb" and ".ipynb_checkpoints" not in f.parts:
+                extra[f.relative_to(release_dir).as_posix()] = f.read_bytes()
+    hide = tuple(str(Path(p).resolve()) for p in (coursedir.root, run_.submissions, run_.out))
+    return Bundle(course_id=coursedir.course_id, gradebook=Path(db_path).read_bytes(), release_files=extra, hide=hide)
+
+
+# ------------------------------------------------------------------ workers
+
+
+_PROCESS = {}
+
+
+def _init_worker(bundle, counter):
+    with counter.get_lock():
+        _PROCESS["slot"] = counter.value
+        counter.value += 1
+    _PROCESS["bundle"] = bundle
+
+
+def _safe_grade(job, bundle):
+    """grade(), and a record instead of an exception if the grader itself fails on this submission."""
+    try:
+        return grade(job, bundle)
+    except Exception as err:
+        return {"student_id": job.student_id, "assignment": job.assignment, "status": "crashed",
+                "message": f"the grader failed on this submission: {type(err).__name__}: {err}",
+                "grader_error": traceback.format_exc(limit=5), "score": 0.0, "max_score": 0.0,
+                "needs_review": ["the grader failed: please report"], "notebooks": [], "seed": job.seed,
+                "limits": {}, "timings": {}}, {}
+
+
+def _pool_task(job):
+    job.slot = _PROCESS["slot"]
+    return _safe_grade(job, _PROCESS["bundle"])
+
+
+def _dask_task(job, bundle):
+    # Several tasks may share a Dask worker process (threads): each thread is its own slot.
+    job.slot = 100 + (hash((os.getpid(), threading.get_ident())) % 3000)
+    return _safe_grade(job, bundle)
+
+
+def _run_local(jobs, bundle, workers):
+    ctx = multiprocessing.get_context("fork")
+    counter = ctx.Value("i", 0)
+    pending = list(jobs)
+    while pending:
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                    initargs=(bundle, counter)) as pool:
+            futures = {pool.submit(_pool_task, job): job for job in pending}
+            pending = []
+            for future in cf.as_completed(futures):
+                try:
+                    yield future.result()
+                except cf.process.BrokenProcessPool:  # a worker process died: grade its jobs again in a new pool
+                    pending.append(futures[future])
+
+
+def _run_dask(jobs, bundle, address):
+    from distributed import Client, as_completed
+
+    with Client(address) as client:
+        shared = client.scatter(bundle, broadcast=True)
+        futures = [client.submit(_dask_task, job, shared, pure=False) for job in jobs]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+# ------------------------------------------------------------------ writer
+
+
+def _atomic_write(path, data):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    os.replace(tmp, path)
+
+
+def _hashes(notebooks):
+    return {n: (hashlib.sha256(b).hexdigest() if b is not None else None) for n, b in notebooks.items()}
+
+
+def _done(out, submission):
+    """The existing record if this submission (same files) was graded before, else None."""
+    path = out / "records" / f"{submission.student_id}.json"
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except ValueError:
+        return None
+    if record.get("submitted") == _hashes(submission.notebooks):
+        return record
+    return None
+
+
+def _write_gradebook(gb, record):
+    """Scores into the course's nbgrader gradebook, so formgrader and `nbgrader export` see them."""
+    from nbgrader.api import MissingEntry
+
+    gb.update_or_create_student(record["student_id"])
+    gb.update_or_create_submission(record["assignment"], record["student_id"])
+    for nb in record["notebooks"]:
+        for ex in nb["exercises"]:
+            try:
+                grade = gb.find_grade(ex["grade_id"], nb["name"], record["assignment"], record["student_id"])
+            except MissingEntry:
+                continue
+            grade.auto_score = ex["score"]
+    gb.db.commit()
+
+
+def run(run_):
+    """Grade every submission of the assignment; returns the list of records (resumed ones included)."""
+    from nbgrader.api import Gradebook
+
+    out = Path(run_.out).resolve()
+    coursedir, names, max_score = _course(run_)
+    if run_.unsafe:
+        log.warning("*** --unsafe: student code runs WITHOUT a sandbox, with your permissions. "
+                    "Use this only for code you trust. ***")
+        print("*** WARNING: --unsafe: student code runs WITHOUT a sandbox ***", file=sys.stderr)
+    else:
+        print(f"sandbox: {sandbox.probe()}", file=sys.stderr)
+    subs, problems = find_submissions(run_.submissions, run_.assignment, names)
+    for p in problems:
+        print(f"  note: {p}", file=sys.stderr)
+    records, jobs = {}, []
+    limits = {"memory_mb": int(run_.memory_mb), "cpu_s": int(run_.timeout * len(names)) + 5}
+    for sub in subs:
+        previous = _done(out, sub)
+        if previous is not None:
+            records[sub.student_id] = previous
+        else:
+            jobs.append(Job(sub.student_id, run_.assignment, sub.notebooks, timeout=run_.timeout, limits=limits,
+                            seed=run_.seed, unsafe=run_.unsafe))
+    extra = {sub.student_id: sub for sub in subs}
+    print(f"{len(subs)} submissions of {run_.assignment}: {len(records)} already graded, {len(jobs)} to grade "
+          f"({'Dask at ' + run_.dask if run_.dask else f'{run_.workers} workers'})", file=sys.stderr)
+    if jobs:
+        bundle = _bundle(run_, coursedir)
+        results = _run_dask(jobs, bundle, run_.dask) if run_.dask else _run_local(jobs, bundle, max(1, run_.workers))
+        from tqdm import tqdm
+
+        with Gradebook(coursedir.db_url) as gb, tqdm(total=len(jobs), unit="nb", disable=not run_.progress,
+                                                     desc=f"grading {run_.assignment}", file=sys.stderr) as bar:
+            for record, files in results:
+                sub = extra[record["student_id"]]
+                record["submitted"] = _hashes(sub.notebooks)
+                record["submitted_from"] = sub.sources
+                record["needs_review"] = sub.problems + record["needs_review"]
+                record["max_score"] = record["max_score"] or max_score
+                for rel, text in files.items():
+                    _atomic_write(out / rel, text)
+                _atomic_write(out / "records" / f"{record['student_id']}.json", json.dumps(record, indent=1))
+                _write_gradebook(gb, record)
+                records[record["student_id"]] = record
+                bar.update(1)
+    ordered = [records[k] for k in sorted(records)]
+    report.write_grades_csv(ordered, out / "grades.csv")
+    report.write_report_html(ordered, out / "report.html", assignment=run_.assignment, course=coursedir.course_id)
+    return ordered

@@ -1,0 +1,229 @@
+"""Run a grade cell in the grader's own process, with the student's functions called in their kernel.
+
+nbgrader runs hidden tests inside the student's kernel, where student code
+can rewrite them (IPython input transformers), fake a pass (an object whose
+``__eq__`` is always true) or patch the comparisons (``np.allclose``, the
+check helpers). Here the hidden test never reaches the kernel: its source
+runs in the grader, in a namespace where every name the test does not define
+itself is looked up in the kernel:
+
+* a module is imported afresh in the grader (the genuine one, whatever the
+  kernel holds under that name);
+* a function becomes a ``Proxy``: calling it sends the arguments to the
+  kernel, which calls the student's function and returns plain data;
+* plain data (numbers, strings, arrays, lists ...) is copied over.
+
+So every comparison, and the verdict, is computed by grader code on plain
+values. A name the grader cannot bring over (an object that is not plain
+data) makes the cell ``Unsupported``: the caller then runs it in the kernel
+the nbgrader way and flags the verdict as not tamper-proof.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import importlib
+import importlib.util
+import io
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .. import checks
+from . import wire
+from .agent import MIME
+
+__all__ = ["KernelStopped", "NoReply", "Proxy", "Unsupported", "run_grade_cell"]
+
+_AGENT = "__import__('course_lib.grading.agent', fromlist=['agent'])"
+_MESSAGE_LIMIT = 5000
+# Where the grader may import a module from: the interpreter, the environment and course_lib.
+_TRUSTED_ROOTS = tuple({str(Path(p).resolve()) for p in (sys.base_prefix, sys.prefix)}
+                       | {str(Path(checks.__file__).resolve().parent)})
+
+
+class KernelStopped(BaseException):
+    """The kernel is gone: "timeout" (the notebook's wall clock ran out) or "crashed".
+
+    A BaseException, so that no ``except Exception`` in a test (or in
+    ``checks``) can mistake it for the student's function failing.
+    """
+
+
+class Unsupported(Exception):
+    """The cell needs something that cannot leave the kernel as plain data."""
+
+
+class NoReply(Exception):
+    """The kernel ran the grader's request but did not answer it (tampering, or a crash in the agent)."""
+
+
+def ask(kernel, code):
+    """Run one agent snippet in the kernel; the decoded JSON envelope of its reply."""
+    outputs = kernel.run(code)
+    for out in reversed(outputs):
+        if out.get("output_type") == "display_data" and MIME in out.get("data", {}):
+            return json.loads(out["data"][MIME])
+    errors = [f"{o.get('ename')}: {o.get('evalue')}" for o in outputs if o.get("output_type") == "error"]
+    raise NoReply(errors[0] if errors else "no reply")
+
+
+def _exception_class(name):
+    cls = getattr(builtins, name, None)
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        return cls
+    # SystemExit, KeyboardInterrupt and the student's own classes: an ordinary error with that name
+    return type(name if name.isidentifier() else "Error", (Exception,), {})
+
+
+def _warning_class(name):
+    cls = getattr(builtins, name, None)
+    return cls if isinstance(cls, type) and issubclass(cls, Warning) else UserWarning
+
+
+class Proxy:
+    """A student's function that lives in the kernel; calling it is a round trip with plain data."""
+
+    def __init__(self, kernel, name):
+        self._kernel, self.__name__ = kernel, name
+
+    def __repr__(self):
+        return f"<student function {self.__name__}>"
+
+    def __call__(self, *args, **kwargs):
+        given, called = checks.current_call() or ({}, None)
+        try:
+            request = wire.dumps({"name": self.__name__, "args": list(args), "kwargs": kwargs, "given": dict(given)},
+                                 pickle_unknown=True)
+        except Exception as err:  # an argument cloudpickle cannot ship
+            raise Unsupported(f"an argument of {self.__name__} cannot be sent to the kernel ({err})") from None
+        try:
+            reply = ask(self._kernel, f"{_AGENT}.call({request!r})")
+        except NoReply as err:
+            getattr(self._kernel, "notes", []).append(
+                f"tampering suspected: the kernel did not answer the grader for {self.__name__} ({err})")
+            raise RuntimeError(f"no answer from the notebook's kernel for {self.__name__} ({err})") from None
+        if called is not None:
+            called.extend(tuple(c) for c in reply.get("called", []))
+        for category, message in reply.get("warnings", []):
+            warnings.warn(message, _warning_class(category), stacklevel=2)
+        for index, value in reply.get("mutated", {}).items():
+            self._write_back(args, int(index), wire.decode(value))
+        if "raised" in reply:
+            name, message = reply["raised"]
+            raise _exception_class(str(name))(str(message))
+        return wire.decode(reply.get("ok"))
+
+    @staticmethod
+    def _write_back(args, index, value):
+        """The student's function changed an array argument: change the grader's copy the same way."""
+        if index < len(args) and isinstance(args[index], np.ndarray) and isinstance(value, np.ndarray):
+            target = args[index]
+            if target.shape == value.shape and target.flags.writeable:
+                np.copyto(target, value, casting="unsafe")
+
+
+def _trusted_module(name):
+    """The grader's own copy of an installed module, or None for anything else (a student's file)."""
+    if not name or name == "__main__":
+        return None
+    if name in sys.modules:
+        return sys.modules[name]
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    origin = str(Path(spec.origin).resolve()) if spec and spec.origin else ""
+    if spec is None or not (spec.origin in ("built-in", "frozen") or origin.startswith(_TRUSTED_ROOTS)):
+        return None
+    return importlib.import_module(name)
+
+
+class KernelNames(dict):
+    """The test's namespace: names it does not define come from the kernel, as described above."""
+
+    def __init__(self, kernel):
+        super().__init__(__name__="__course_replay__", __builtins__=builtins)
+        self._kernel = kernel
+
+    def __missing__(self, name):
+        if name in vars(builtins):
+            raise KeyError(name)  # Python goes on to the builtins
+        reply = ask(self._kernel, f"{_AGENT}.lookup({name!r})")
+        kind = reply.get("kind")
+        if kind == "missing":
+            raise KeyError(name)
+        if kind == "module":
+            value = _trusted_module(reply.get("module"))
+            if value is None:
+                raise Unsupported(f"{name} is a module the grader does not have ({reply.get('module')})")
+        elif kind == "class":
+            module = _trusted_module(reply.get("module"))
+            value = getattr(module, str(reply.get("qualname")), None) if module else None
+            if not isinstance(value, type):
+                value = Proxy(self._kernel, name)  # the student's own class: constructed in the kernel
+        elif kind == "function":
+            value = Proxy(self._kernel, name)
+        elif kind == "value":
+            value = wire.decode(reply["value"])
+        else:
+            raise Unsupported(f"the test uses {name}, a {reply.get('type', 'object')} that cannot leave the kernel")
+        self[name] = value
+        return value
+
+
+def _split_last_expression(tree):
+    """(module body, last expression or None): like IPython, a cell's last expression is its result."""
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body[-1].value)
+        return ast.Module(tree.body[:-1], type_ignores=[]), last
+    return tree, None
+
+
+def _error_output(err):
+    ename, evalue = type(err).__name__, str(err)[:_MESSAGE_LIMIT]
+    # No traceback: it would show the hidden test's lines to the student.
+    return {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": [f"{ename}: {evalue}"]}
+
+
+def run_grade_cell(source, kernel):
+    """Run a grade cell's source here, against the notebook's kernel.
+
+    ``kernel.run(code)`` executes a snippet in the kernel and returns its
+    outputs (nbformat dicts). Returns the cell's outputs as nbformat dicts;
+    raises ``Unsupported`` when the cell cannot be run outside the kernel.
+    Errors of the kernel itself (a timeout, a death) propagate.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as err:
+        raise Unsupported(f"the test is not plain Python ({err.msg}, line {err.lineno})") from None
+    body, last = _split_last_expression(tree)
+    names = KernelNames(kernel)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    outputs, result, error = [], None, None
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), warnings.catch_warnings():
+        warnings.simplefilter("default")
+        try:
+            exec(compile(body, "<grade cell>", "exec"), names)
+            if last is not None:
+                result = eval(compile(last, "<grade cell>", "eval"), names)
+        except (Unsupported, KeyboardInterrupt):
+            raise
+        except Exception as err:  # the test failed: that is the verdict
+            error = err
+    if stdout.getvalue():
+        outputs.append({"output_type": "stream", "name": "stdout", "text": stdout.getvalue()[-_MESSAGE_LIMIT:]})
+    if stderr.getvalue():
+        outputs.append({"output_type": "stream", "name": "stderr", "text": stderr.getvalue()[-_MESSAGE_LIMIT:]})
+    if error is not None:
+        outputs.append(_error_output(error))
+    elif result is not None:
+        outputs.append({"output_type": "execute_result", "execution_count": None, "metadata": {},
+                        "data": {"text/plain": repr(result)[:_MESSAGE_LIMIT]}})
+    return outputs

@@ -1,0 +1,433 @@
+"""Grade one submission: nbgrader's cell protection, a sandboxed kernel, tests replayed in the grader.
+
+A worker process (a local pool process or a Dask worker) keeps one scratch
+directory: its own copy of the course's gradebook (read by nbgrader's
+``OverwriteCells``), a kernel spec that starts kernels through the sandbox,
+and a work directory wiped for every submission. It returns the record and
+the files to write; it writes nothing outside its scratch directory (the
+batch's single writer does), and it never changes the submitted bytes.
+
+Per notebook:
+
+1. parse; nbgrader's ``DeduplicateIds``, ``OverwriteCells`` (locked and
+   grade cells restored from the gradebook, deleted test cells added back)
+   and ``CheckCellMetadata``;
+2. start a sandboxed kernel; run every cell that is not a grade cell in it,
+   in order, under one wall-clock budget for the whole notebook;
+3. run each grade cell in the grader (``replay``) when its turn comes;
+4. score with nbgrader's ``determine_grade``; build the feedback with the
+   hidden tests removed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import sandbox
+from .replay import KernelStopped, Unsupported, run_grade_cell
+
+__all__ = ["Bundle", "Job", "grade"]
+
+KERNEL_NAME = "course-sandbox"
+UID_BASE = 61000  # worker k runs student code as uid UID_BASE + k: its own process count, no shared files
+_STATE = {}  # per process: the worker's scratch, keyed by bundle hash
+
+
+@dataclass
+class Bundle:
+    """What a worker needs from the course, as bytes (so a Dask worker elsewhere gets it too)."""
+
+    course_id: str
+    gradebook: bytes  # the course's gradebook.db (source cells with the hidden tests)
+    release_files: dict  # {relative path: bytes}: files next to the released notebooks (data ...)
+    hide: tuple = ()  # directories of this machine the sandbox hides (course, submissions, output)
+
+    @property
+    def digest(self):
+        h = hashlib.sha256(self.gradebook)
+        for name in sorted(self.release_files):
+            h.update(name.encode())
+            h.update(self.release_files[name])
+        return h.hexdigest()[:16]
+
+
+@dataclass
+class Job:
+    """One student's submission of one assignment."""
+
+    student_id: str
+    assignment: str
+    notebooks: dict  # {notebook name: submitted bytes}; an expected notebook that is missing maps to None
+    timeout: float = 60.0  # wall clock for each notebook, seconds
+    limits: dict = field(default_factory=dict)  # sandbox.Limits fields (uid is set per worker)
+    output_limit_mb: float = 4.0
+    seed: int = 0
+    unsafe: bool = False
+    slot: int = 0  # which worker of the batch: picks the sandbox uid
+
+
+class KernelSession:
+    """A running sandboxed kernel: runs cells and snippets under the notebook's deadline."""
+
+    def __init__(self, client, deadline, output_limit):
+        self.client, self.deadline, self.notes = client, deadline, []
+        client.output_limit = output_limit
+
+    def _budget(self):
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise KernelStopped("timeout")
+        self.client.timeout = max(1, math.ceil(remaining))
+
+    def execute(self, cell, index):
+        from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+        self._budget()
+        try:
+            self.client.execute_cell(cell, index, store_history=True)
+        except CellTimeoutError:
+            raise KernelStopped("timeout") from None
+        except DeadKernelError:
+            raise KernelStopped("crashed") from None
+
+    def run(self, code):
+        """Execute a snippet (not part of the notebook) and return its outputs."""
+        cell = nbformat.v4.new_code_cell(code)
+        saved = self.client.nb
+        self.client.nb = nbformat.v4.new_notebook(cells=[cell])
+        try:
+            self.execute(cell, 0)
+        finally:
+            self.client.nb = saved
+        return cell.outputs
+
+
+def _client_class():
+    from nbclient import NotebookClient
+
+    class SandboxClient(NotebookClient):
+        """nbclient, with a cap on the bytes of output a notebook may produce."""
+
+        output_limit = 4 * 2**20
+        output_used = 0
+        flooded = False
+
+        def output(self, outs, msg, display_id, cell_index):
+            content = msg.get("content", {})
+            size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
+            self.output_used += size
+            if self.output_used > self.output_limit:
+                self.flooded = True
+                return None  # dropped: a flood cannot fill the grader's memory
+            return super().output(outs, msg, display_id, cell_index)
+
+    return SandboxClient
+
+
+def _kernel_manager(state, uid, gid):
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+
+    class SandboxKernelManager(AsyncKernelManager):
+        def write_connection_file(self, **kwargs):
+            super().write_connection_file(**kwargs)
+            os.chown(self.connection_file, uid, gid)  # the kernel runs as uid and must read it
+
+    runtime = state["runtime"]
+    return SandboxKernelManager(
+        kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(state["kernels"])]),
+        transport="ipc", ip=str(runtime / "k"), connection_file=str(runtime / "kernel.json"),
+    )
+
+
+# ------------------------------------------------------------------ scratch
+
+
+def _worker_state(bundle, job):
+    """This process's scratch course (created once per bundle and slot)."""
+    key = (bundle.digest, job.slot, job.unsafe, json.dumps(job.limits, sort_keys=True))
+    if key in _STATE:
+        return _STATE[key]
+    root = Path(tempfile.mkdtemp(prefix=f"course-grade-{job.slot}-"))
+    os.chmod(root, 0o711)  # traversable, not listable: the sandbox reaches its own work dir only
+    (root / "gradebook.db").write_bytes(bundle.gradebook)
+    uid = gid = UID_BASE + job.slot
+    limits = sandbox.Limits(**{**job.limits, "uid": uid, "gid": gid})
+    state = {"root": root, "db_url": f"sqlite:///{root / 'gradebook.db'}", "work": root / "work",
+             "runtime": root / "runtime", "kernels": root / "kernels", "uid": uid, "gid": gid, "limits": limits}
+    for d in ("work", "runtime"):
+        state[d].mkdir()
+        os.chown(state[d], uid, gid)
+    _write_kernel_spec(state, bundle, job)
+    _STATE[key] = state
+    return state
+
+
+def _write_kernel_spec(state, bundle, job):
+    import sys
+
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    if job.unsafe:
+        argv = sandbox.unsafe_wrap(argv)
+    else:
+        layout = sandbox.default_layout(str(state["work"]), str(state["runtime"]),
+                                        extra_hide=tuple(bundle.hide) + (str(state["root"].parent),))
+        argv = sandbox.wrap(argv, state["limits"], layout)
+    spec_dir = state["kernels"] / KERNEL_NAME
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(json.dumps(
+        {"argv": argv, "display_name": "course grade sandbox", "language": "python", "interrupt_mode": "signal"}))
+
+
+def _kernel_env(state, job):
+    """A clean environment: nothing of the grader's (tokens, paths) leaks into the student's kernel."""
+    work = str(state["work"])
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": work, "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": str(job.seed), "PYTHONDONTWRITEBYTECODE": "1",
+        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": f"{work}/.matplotlib",
+        "IPYTHONDIR": f"{work}/.ipython", "JUPYTER_RUNTIME_DIR": str(state["runtime"]),
+    }
+
+
+def _fresh_workdir(state, bundle):
+    work = state["work"]
+    for child in work.iterdir():
+        shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    for rel, data in bundle.release_files.items():
+        target = work / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    _warm_matplotlib(work)
+    for path in [work, *work.rglob("*")]:
+        os.lchown(path, state["uid"], state["gid"])
+
+
+_MPL_CACHE = {}
+
+
+def _warm_matplotlib(work):
+    """Copy matplotlib's font cache in: building it costs seconds and writes to stderr."""
+    if "dir" not in _MPL_CACHE:
+        import matplotlib
+
+        _MPL_CACHE["dir"] = Path(matplotlib.get_cachedir())
+        import matplotlib.font_manager  # noqa: F401  (builds the cache if missing)
+    target = work / ".matplotlib"
+    target.mkdir(exist_ok=True)
+    for f in _MPL_CACHE["dir"].glob("fontlist*.json"):
+        shutil.copy(f, target / f.name)
+
+
+# ------------------------------------------------------------------ grading
+
+
+_TAMPER_PATTERNS = [
+    (r"input_transformers|ast_transformers|register_magic|events\.register", "changes how IPython runs later cells"),
+    (r"sys\.set(profile|trace)|settrace", "installs a profiler or tracer"),
+    (r"course_lib\.grading|\bagent\b\s*\.", "touches the grader's agent"),
+    (r"\bchecks\s*\.\s*\w+\s*=|setattr\(\s*checks", "replaces a check helper"),
+    (r"\b(np|numpy)\s*\.\s*(\w+\.)*\w+\s*=(?!=)|setattr\(\s*(np|numpy)", "monkeypatches numpy"),
+    (r"def\s+__eq__|__eq__\s*=", "defines __eq__ (an answer that equals anything?)"),
+    (r"\bctypes\b|gc\.get_referrers|sys\.modules\[", "reaches into the interpreter"),
+]
+
+
+def tamper_signs(nb):
+    """Reasons to look at a submission: suspicious code in the cells a student could edit (checked here, not in the kernel)."""
+    from nbgrader import utils
+
+    found = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or utils.is_locked(cell):
+            continue
+        for pattern, what in _TAMPER_PATTERNS:
+            match = re.search(pattern, cell.source)
+            if match:
+                line = next(l for l in cell.source.splitlines() if match.group(0) in l).strip()
+                found.append(f"tampering suspected: a cell {what}: `{line[:120]}`")
+    return list(dict.fromkeys(found))
+
+
+def _protect(nb, job, name, state):
+    """nbgrader's cell protection, against the worker's copy of the gradebook."""
+    from nbgrader.preprocessors import CheckCellMetadata, DeduplicateIds, OverwriteCells
+
+    resources = {"nbgrader": {"notebook": name, "assignment": job.assignment, "db_url": state["db_url"],
+                              "student": job.student_id}}
+    for pre in (DeduplicateIds(), OverwriteCells(add_missing_cells=True), CheckCellMetadata()):
+        nb, resources = pre.preprocess(nb, resources)
+    return nb
+
+
+def _exercise(cell, verdict):
+    from nbgrader import utils
+
+    score, points = utils.determine_grade(cell)
+    message = ""
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            message = f"{out.get('ename')}: {out.get('evalue')}".strip() if out.get("ename") != "CheckFailed" \
+                else str(out.get("evalue", ""))
+        elif out.get("output_type") == "stream" and out.get("name") == "stderr" and not message:
+            message = "wrote to stderr: " + out.get("text", "").strip()[:300]
+    if score is None:  # a manually graded answer
+        score, verdict, message = 0.0, "manual", "graded by hand"
+    return {"grade_id": cell.metadata.nbgrader["grade_id"], "points": float(points), "score": float(score),
+            "message": message, "verdict": verdict}
+
+
+def _run_notebook(nb, job, state, timings):
+    """Execute the protected notebook; returns (status, message, verdicts by cell index, notes)."""
+    from nbgrader import utils
+
+    client = _client_class()(nb, km=_kernel_manager(state, state["uid"], state["gid"]), allow_errors=True,
+                             timeout=int(job.timeout), startup_timeout=60, kernel_name=KERNEL_NAME,
+                             resources={"metadata": {"path": str(state["work"])}})
+    verdicts, notes = {}, []
+    status, message = "graded", ""
+    t0 = time.monotonic()
+    try:
+        with client.setup_kernel(env=_kernel_env(state, job), cwd=str(state["work"])):
+            timings["kernel_start_s"] = round(time.monotonic() - t0, 3)
+            session = KernelSession(client, time.monotonic() + job.timeout,
+                                    output_limit=int(job.output_limit_mb * 2**20))
+            index = None
+            try:
+                for index, cell in enumerate(nb.cells):
+                    if cell.cell_type != "code":
+                        continue
+                    if utils.is_grade(cell):
+                        verdicts[index] = _grade_cell(cell, index, session, notes)
+                    else:
+                        session.execute(cell, index)
+            except KernelStopped as stop:
+                status = str(stop)
+                where = f"cell {index + 1}" if index is not None else "start-up"
+                message = (f"the notebook ran longer than {job.timeout:g} s (an infinite loop?): stopped at {where}"
+                           if status == "timeout" else
+                           f"the kernel died at {where} (os._exit, a crash, or a resource limit: "
+                           f"memory {state['limits'].memory_mb} MB, CPU {state['limits'].cpu_s} s)")
+            notes.extend(session.notes)
+            if client.flooded:
+                notes.append(f"the notebook printed more than {job.output_limit_mb:g} MB: the rest was dropped")
+                message = message or notes[-1]
+    finally:
+        timings["execute_s"] = round(time.monotonic() - t0 - timings.get("kernel_start_s", 0), 3)
+        _stop_kernel(client)
+    return status, message, verdicts, notes
+
+
+def _grade_cell(cell, index, session, notes):
+    """A grade cell's verdict: replayed in the grader, or (if it cannot be) run in the kernel and flagged."""
+    try:
+        cell.outputs = [nbformat.from_dict(o) for o in run_grade_cell(cell.source, session)]
+        return "grader"
+    except Unsupported as why:
+        notes.append(f"{cell.metadata.nbgrader['grade_id']} was graded inside the student's kernel "
+                     f"(not tamper-proof): {why}")
+        session.execute(cell, index)
+        return "kernel"
+
+
+def _stop_kernel(client):
+    km = client.km
+    if km is None:
+        return
+    from jupyter_core.utils import run_sync
+
+    try:
+        if client.kc is not None:
+            client.kc.stop_channels()
+        run_sync(km.shutdown_kernel)(now=True)
+    except Exception:  # already dead: make sure of it below
+        pass
+    try:
+        run_sync(km.cleanup_resources)()
+    except Exception:
+        pass
+
+
+def _sanitized(nb):
+    """The notebook as the student may see it: hidden tests removed from the grade cells."""
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    nb = copy.deepcopy(nb)
+    clear = ClearHiddenTests()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            clear._remove_hidden_test_region(cell)
+    return nb
+
+
+def _grade_notebook(name, data, job, state, bundle):
+    result = {"name": name, "sha256": hashlib.sha256(data or b"").hexdigest() if data is not None else None,
+              "status": "graded", "message": "", "score": 0.0, "max_score": 0.0, "exercises": [], "timings": {}}
+    if data is None:
+        result.update(status="invalid", message=f"{name}.ipynb is missing from the submission")
+        return result, None, []
+    try:
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+        nbformat.validate(nb)
+        nb = _protect(nb, job, name, state)
+    except Exception as err:
+        result.update(status="invalid", message=f"{name}.ipynb is not a valid notebook: {type(err).__name__}: {err}"[:500])
+        return result, None, []
+    review = tamper_signs(nb)
+    _fresh_workdir(state, bundle)
+    status, message, verdicts, notes = _run_notebook(nb, job, state, result["timings"])
+    from nbgrader import utils
+
+    for index, cell in enumerate(nb.cells):
+        if utils.is_grade(cell):
+            exercise = _exercise(cell, verdicts.get(index, "not run"))
+            if exercise["verdict"] == "not run":
+                exercise.update(score=0.0, message="not run: " + (message or "the notebook stopped before it"))
+            result["exercises"].append(exercise)
+    result["score"] = sum(e["score"] for e in result["exercises"])
+    result["max_score"] = sum(e["points"] for e in result["exercises"])
+    result.update(status=status, message=message)
+    return result, _sanitized(nb), review + notes
+
+
+def grade(job, bundle):
+    """Grade one submission. Returns (record, {relative path: text of a file to write})."""
+    t0 = time.monotonic()
+    state = _worker_state(bundle, job)
+    record = {"student_id": job.student_id, "assignment": job.assignment, "status": "graded", "message": "",
+              "score": 0.0, "max_score": 0.0, "needs_review": [], "notebooks": [], "seed": job.seed,
+              "limits": {"timeout_s": job.timeout, "output_mb": job.output_limit_mb,
+                         **{k: v for k, v in asdict(state["limits"]).items()}},
+              "sandbox": "none (--unsafe)" if job.unsafe else "sandboxed", "timings": {}}
+    files = {}
+    from .feedback import feedback_html
+
+    for name, data in job.notebooks.items():
+        result, sanitized, review = _grade_notebook(name, data, job, state, bundle)
+        record["notebooks"].append(result)
+        record["needs_review"] += review
+        if sanitized is not None:
+            files[f"feedback/{job.student_id}/{job.assignment}/{name}.html"] = feedback_html(
+                sanitized, result, student_id=job.student_id, assignment=job.assignment)
+            files[f"autograded/{job.student_id}/{job.assignment}/{name}.ipynb"] = nbformat.writes(sanitized)
+    order = ["invalid", "crashed", "timeout", "graded"]
+    worst = min((nb["status"] for nb in record["notebooks"]), key=order.index, default="invalid")
+    record["status"] = worst
+    record["message"] = "; ".join(nb["message"] for nb in record["notebooks"] if nb["message"])
+    record["score"] = sum(nb["score"] for nb in record["notebooks"])
+    record["max_score"] = sum(nb["max_score"] for nb in record["notebooks"])
+    record["timings"]["total_s"] = round(time.monotonic() - t0, 3)
+    return record, files
