@@ -16,9 +16,18 @@ and for switching users; the untrusted code never holds it:
    shared by every process of the machine, gets a private tmpfs.
 2. Resource limits, inherited by everything started below.
 3. A child drops to the unprivileged uid/gid (no groups, no capabilities, ``no_new_privs``) and
-   execs ARGV. This process stays root and stays PID 1: the init of a PID namespace must reap
-   orphans, and ``unshare --kill-child`` (a parent-death signal, which a credential change
-   would clear) must keep working on it. When the child exits, PID 1 exits with its status
+   execs ARGV, with HOME set to the work dir. Two environment variables change on the way:
+
+   * ``JPY_PARENT_PID`` (the grader's pid, invisible from this PID namespace: ipykernel would
+     exit at once, its parent gone) becomes 1, its real parent, which ipykernel does not poll;
+   * ``MALLOC_ARENA_MAX=2`` unless set: glibc reserves 64 MB of address space per malloc arena,
+     up to one arena per thread, and a kernel has a dozen threads. That reservation counts
+     against RLIMIT_AS: an idle kernel takes about 740 MB of address space, 1 GB with numpy and
+     matplotlib loaded; with two arenas 215 MB and 420 MB.
+
+   This process stays root and stays PID 1: the init of a PID namespace must reap orphans, and
+   ``unshare --kill-child`` (a parent-death signal, which a credential change would clear) must
+   keep working on it. When the child exits, PID 1 exits with its status
    and the kernel kills whatever else is left in the namespace.
 
 Signals: Jupyter interrupts a kernel with SIGINT to its process group, which holds ``unshare``
@@ -142,7 +151,9 @@ def run_child(argv, spec):
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):  # SIGXFSZ stays ignored
             signal.signal(sig, signal.SIG_DFL)
         env = dict(os.environ, HOME=spec["workdir"])
-        env.pop("JPY_PARENT_PID", None)  # its parent is invisible here: the kernel would exit
+        env.setdefault("MALLOC_ARENA_MAX", "2")
+        if "JPY_PARENT_PID" in env:
+            env["JPY_PARENT_PID"] = "1"
         os.chdir(spec["workdir"])
     except (OSError, JailError) as e:
         _fail(f"cannot drop privileges: {e}", EXIT_SETUP)

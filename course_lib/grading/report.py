@@ -31,7 +31,16 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-__all__ = ["exercise_columns", "reasons_to_look", "write_grades_csv", "write_report_html"]
+__all__ = [
+    "exercise_columns",
+    "fmt_number",
+    "frequent_diagnostics",
+    "normalise",
+    "outcome",
+    "reasons_to_look",
+    "write_grades_csv",
+    "write_report_html",
+]
 
 STATUSES = ("graded", "timeout", "crashed", "invalid")
 FIXED_COLUMNS = ("student_id", "assignment", "score", "max_score", "status")
@@ -100,7 +109,8 @@ def reasons_to_look(record):
         reasons.append(f"{status}: {record.get('message') or 'no message'}")
     reasons += [str(r) for r in record.get("needs_review") or []]
     for nb in record.get("notebooks") or []:
-        if nb.get("status", "graded") != "graded" and nb.get("message") != record.get("message"):
+        said = str(record.get("message") or "")   # the worker joins the notebooks' messages
+        if nb.get("status", "graded") != "graded" and str(nb.get("message") or "") not in said:
             reasons.append(f"{nb.get('name')}: {nb['status']}: {nb.get('message') or 'no message'}")
         reasons += [f"{ex['grade_id']}: scored inside the student's kernel, not by the grader"
                     for ex in nb.get("exercises") or [] if ex.get("verdict") == "kernel"]
@@ -263,8 +273,9 @@ def _summary_section(records):
     max_score = max((float(r.get("max_score") or 0) for r in records), default=0.0)
     line = "no scores"
     if scores:
-        line = (f"score over all {len(scores)} submissions: mean {fmt_number(statistics.mean(scores))}, "
-                f"median {fmt_number(statistics.median(scores))} (out of {fmt_number(max_score)})")
+        mean, median = round(statistics.mean(scores), 2), statistics.median(scores)
+        line = (f"score over all {len(scores)} submissions: mean {fmt_number(mean)}, "
+                f"median {fmt_number(median)} (out of {fmt_number(max_score)})")
     return (f"<h2>Summary</h2><p>{len(records)} submissions; {_e(line)}.</p>"
             f"<table><tr><th>status</th><th>submissions</th></tr>{rows}</table>"
             + _img(_total_histogram(scores, max_score), "histogram of total scores"))
@@ -276,7 +287,7 @@ def _exercise_section(records, columns):
         exercises = [_exercises(r).get(key) for r in records]
         points = max((ex.get("points") or 0 for ex in exercises if ex), default=0)
         outcomes = Counter(outcome(ex) for ex in exercises)
-        charts.count(_img(_exercise_chart(name, points, outcomes), f"scores for {name}"))
+        charts.append(_img(_exercise_chart(name, points, outcomes), f"scores for {name}"))
         tables.append(_diagnostics_table(name, frequent_diagnostics(records, key)))
     return ("<h2>Scores per exercise</h2><div class=\"charts\">" + "".join(charts) + "</div>"
             "<h2>Most frequent diagnostics</h2>" + "".join(tables))

@@ -106,7 +106,9 @@ def probe() -> str:
     trial = "import json, os, socket; print(json.dumps([os.getuid(), os.getpid(), socket.if_nameindex()]))"
     with tempfile.TemporaryDirectory(prefix="course-probe-") as work:
         os.chown(work, limits.uid, limits.gid)
-        cmd = wrap([sys.executable, "-c", trial], limits, default_layout(work, work))
+        # Hiding its parent makes `work` reachable whatever the permissions above it.
+        layout = default_layout(work, work, extra_hide=(os.path.dirname(work),))
+        cmd = wrap([sys.executable, "-c", trial], limits, layout)
         try:
             run = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         except subprocess.TimeoutExpired:
@@ -117,7 +119,7 @@ def probe() -> str:
     except ValueError:
         isolated = False
     if not isolated:
-        detail = (run.stderr.strip().splitlines() or [f"exit status {run.returncode}, output {run.stdout!r}"])[-1]
+        detail = (run.stderr.strip().splitlines() or [f"exit {run.returncode}, output {run.stdout!r}"])[-1]
         hint = ("the container forbids namespaces: run it with --privileged (or allow unshare and mount "
                 "in its seccomp profile and add CAP_SYS_ADMIN)") if "unshare failed" in detail else \
             "isolation does not work on this machine"

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 __all__ = ["Submission", "find_submissions"]
 
 MAX_NOTEBOOK_BYTES = 50 * 2**20  # bigger files are reported, not read (a zip bomb, a notebook full of video)
-_STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.@+-]*")
+_STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]*")
 
 
 @dataclass

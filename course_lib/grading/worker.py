@@ -36,6 +36,7 @@ from pathlib import Path
 import nbformat
 
 from . import sandbox
+from .agent import MIME
 from .replay import KernelStopped, Unsupported, run_grade_cell
 
 __all__ = ["Bundle", "Job", "grade"]
@@ -126,6 +127,8 @@ def _client_class():
 
         def output(self, outs, msg, display_id, cell_index):
             content = msg.get("content", {})
+            if MIME in content.get("data", {}):  # the grader's own replies always pass
+                return super().output(outs, msg, display_id, cell_index)
             size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
             self.output_used += size
             if self.output_used > self.output_limit:
@@ -262,14 +265,57 @@ def tamper_signs(nb):
     return list(dict.fromkeys(found))
 
 
-def _protect(nb, job, name, state):
+def _known_ids(state, assignment, name):
+    """grade_ids of the instructor's cells in this notebook, from the gradebook (cached per worker)."""
+    key = ("ids", assignment, name)
+    if key not in state:
+        from nbgrader.api import Gradebook, MissingEntry
+
+        with Gradebook(state["db_url"]) as gb:
+            try:
+                state[key] = {c.name for c in gb.find_notebook(name, assignment).source_cells}
+            except MissingEntry:
+                state[key] = set()
+    return state[key]
+
+
+def _unknown_cells_demoted(nb, known, notes):
+    """Cells whose nbgrader metadata the instructor did not write become plain cells.
+
+    A renamed grade_id, a cell pasted twice, metadata typed in by hand: nbgrader
+    aborts on some of these (a KeyError in OverwriteCells) or keeps the last
+    copy. Here the first cell with a known id counts, the others are plain
+    cells, and the instructor's cells that are now missing are restored by
+    OverwriteCells from the gradebook.
+    """
+    seen = set()
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if not meta:
+            continue
+        gid = meta.get("grade_id")
+        if gid in known and gid not in seen:
+            seen.add(gid)
+            continue
+        why = "a second copy" if gid in seen else f"an id the course does not have ({str(gid)[:40]!r})"
+        notes.append(f"a cell marked as nbgrader cell {str(gid)[:40]!r} is {why}: graded as a plain cell")
+        del cell.metadata["nbgrader"]
+    return nb
+
+
+def _protect(nb, job, name, state, notes):
     """nbgrader's cell protection, against the worker's copy of the gradebook."""
     from nbgrader.preprocessors import CheckCellMetadata, DeduplicateIds, OverwriteCells
 
+    nb = _unknown_cells_demoted(nb, _known_ids(state, job.assignment, name), notes)
     resources = {"nbgrader": {"notebook": name, "assignment": job.assignment, "db_url": state["db_url"],
                               "student": job.student_id}}
     for pre in (DeduplicateIds(), OverwriteCells(add_missing_cells=True), CheckCellMetadata()):
         nb, resources = pre.preprocess(nb, resources)
+    nb = nbformat.from_dict(nb)  # restored cells are plain dicts inside
+    for cell in nb.cells:
+        if "id" not in cell:  # cells nbgrader restored have none
+            cell["id"] = f"restored-{cell.metadata.get('nbgrader', {}).get('grade_id', 'cell')}"[:64]
     return nb
 
 
@@ -301,7 +347,9 @@ def _run_notebook(nb, job, state, timings):
     status, message = "graded", ""
     t0 = time.monotonic()
     try:
-        with client.setup_kernel(env=_kernel_env(state, job), cwd=str(state["work"])):
+        # The kernel's own stdout/stderr (start-up notes, a jail error) go to a log, not the grader's terminal.
+        log = open(state["root"] / "kernel.log", "ab")
+        with log, client.setup_kernel(env=_kernel_env(state, job), cwd=str(state["work"]), stdout=log, stderr=log):
             timings["kernel_start_s"] = round(time.monotonic() - t0, 3)
             session = KernelSession(client, time.monotonic() + job.timeout,
                                     output_limit=int(job.output_limit_mb * 2**20))
@@ -379,14 +427,15 @@ def _grade_notebook(name, data, job, state, bundle):
     if data is None:
         result.update(status="invalid", message=f"{name}.ipynb is missing from the submission")
         return result, None, []
+    cell_notes = []
     try:
         nb = nbformat.reads(data.decode("utf-8"), as_version=4)
         nbformat.validate(nb)
-        nb = _protect(nb, job, name, state)
+        nb = _protect(nb, job, name, state, cell_notes)
     except Exception as err:
         result.update(status="invalid", message=f"{name}.ipynb is not a valid notebook: {type(err).__name__}: {err}"[:500])
         return result, None, []
-    review = tamper_signs(nb)
+    review = tamper_signs(nb) + cell_notes
     _fresh_workdir(state, bundle)
     status, message, verdicts, notes = _run_notebook(nb, job, state, result["timings"])
     from nbgrader import utils

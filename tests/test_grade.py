@@ -1,0 +1,305 @@
+"""`course grade` end to end: real nbgrader, real sandboxed kernels, real files.
+
+The adversarial set (tests/adversarial.py) is graded once, as one batch, and
+each property the issue asks for is its own test on that batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import adversarial
+from course_lib.grading import sandbox
+from course_lib.grading.batch import GradeRun, run
+from course_lib.grading.worker import UID_BASE
+from notebook_helpers import completed
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+A = adversarial.ASSIGNMENT
+TIMEOUT = 10.0  # the adversarial batch's wall clock per notebook, seconds
+
+try:
+    sandbox.probe()
+    SANDBOX = None
+except sandbox.SandboxUnavailable as err:
+    SANDBOX = str(err)
+needs_sandbox = pytest.mark.skipif(SANDBOX is not None and not os.environ.get("CI"), reason=f"no sandbox: {SANDBOX}")
+
+
+def make_course(tmp, assignments=(A,)):
+    course = tmp / "course"
+    for name in assignments:
+        for part in ("solutions", "notebooks"):
+            shutil.copytree(ROOT / part / name, course / part / name)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    return course
+
+
+def digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# ------------------------------------------------------------------ the adversarial batch
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("adversarial")
+    course = make_course(tmp)
+    subs, out, scratch = tmp / "subs", tmp / "out", tmp / "scratch"
+    scratch.mkdir()
+    listener = socket.create_server(("127.0.0.1", 0))  # reachable from here, not from the sandbox
+    cases = adversarial.cases(course, subs, out, listener.getsockname()[1], scratch)
+    paths = adversarial.write(cases, subs)
+    before = {s: digest(p) for s, p in paths.items()}
+    t0 = time.monotonic()
+    records = run(GradeRun(str(course), A, str(subs), str(out), workers=2, timeout=TIMEOUT, progress=False))
+    elapsed = time.monotonic() - t0
+    listener.close()
+    print(f"\nadversarial batch: {len(records)} submissions in {elapsed:.1f} s\n"
+          + adversarial.table(cases, {r["student_id"]: r for r in records}))
+    return {"cases": cases, "records": {r["student_id"]: r for r in records}, "course": course, "out": out,
+            "paths": paths, "before": before}
+
+
+@needs_sandbox
+def test_every_submission_gets_a_record_and_an_expected_status(batch):
+    assert len(batch["cases"]) >= 20
+    assert set(batch["records"]) == {c.student for c in batch["cases"]}
+    wrong = {c.student: batch["records"][c.student]["status"] for c in batch["cases"]
+             if batch["records"][c.student]["status"] not in c.statuses}
+    assert not wrong, f"unexpected statuses: {wrong}"
+    for record in batch["records"].values():
+        assert record["status"] in {"graded", "timeout", "crashed", "invalid"}
+        assert "the grader failed" not in record["message"], record["message"]
+
+
+@needs_sandbox
+def test_no_attack_scores_above_its_honest_part(batch):
+    for case in batch["cases"]:
+        record = batch["records"][case.student]
+        assert record["max_score"] == 11
+        if case.forges:  # answers forged with the reference inside the kernel: flagged, see below
+            continue
+        assert record["score"] <= case.honest, f"{case.student} ({case.threat}) scored {record['score']}"
+        if case.student.startswith("honest") or case.student in ("deleted_test", "duplicated_test"):
+            assert record["score"] == case.honest, case.student
+
+
+@needs_sandbox
+def test_tampering_is_flagged_for_review(batch):
+    for case in batch["cases"]:
+        record = batch["records"][case.student]
+        if case.review or case.forges:
+            assert any("tampering suspected" in r for r in record["needs_review"]), (case.student, record["needs_review"])
+        if case.student.startswith("honest"):
+            assert record["needs_review"] == [], (case.student, record["needs_review"])
+
+
+@needs_sandbox
+def test_bombs_are_stopped_within_the_limit_plus_5_s(batch):
+    for case in batch["cases"]:
+        if not case.bomb:
+            continue
+        for nb in batch["records"][case.student]["notebooks"]:
+            spent = nb["timings"]["kernel_start_s"] + nb["timings"]["execute_s"]
+            assert spent <= TIMEOUT + 5, f"{case.student} ran {spent:.1f} s"
+
+
+@needs_sandbox
+def test_no_process_of_a_sandbox_user_is_left_running(batch):
+    deadline = time.monotonic() + 5
+    while True:
+        left = []
+        for proc in Path("/proc").iterdir():
+            if proc.name.isdigit():
+                try:
+                    uid = proc.stat().st_uid
+                    cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                except OSError:
+                    continue
+                if UID_BASE <= uid < UID_BASE + 4000 or "sleep 600" in cmd:
+                    left.append((proc.name, uid, cmd[:80]))
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)  # polling for processes to disappear, bounded by the deadline above
+    assert not left
+
+
+@needs_sandbox
+def test_submitted_files_stay_byte_identical(batch):
+    assert {s: digest(p) for s, p in batch["paths"].items()} == batch["before"]
+
+
+@needs_sandbox
+def test_sandbox_keeps_the_course_output_and_network_out_of_reach(batch):
+    for case in batch["cases"]:
+        for marker in case.markers:
+            assert not Path(marker).exists(), marker
+    import sqlite3
+
+    tables = {r[0] for r in sqlite3.connect(batch["course"] / "gradebook.db").execute(
+        "select name from sqlite_master where type='table'")}
+    assert "pwned" not in tables
+    for student in ("network", "read_solutions", "gradebook", "other_students"):
+        assert batch["records"][student]["score"] == 0
+
+
+def _hidden_test_lines():
+    """Code lines of the hidden tests (not bare string lines: messages are meant to be shown)."""
+    nb = nbformat.read(adversarial.SOURCE, as_version=4)
+    lines = set()
+    for cell in nb.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "END HIDDEN TESTS" in line:
+                inside = False
+            elif inside and len(line.strip()) >= 12 and not re.match(r"""\s*[rf]?["']""", line):
+                lines.add(line.strip())
+    visible = {line.strip() for c in nbformat.read(adversarial.RELEASE, as_version=4).cells for line in c.source.splitlines()}
+    return lines - visible  # a line a check cell shows students too is no secret
+
+
+@needs_sandbox
+def test_feedback_never_shows_hidden_tests(batch):
+    hidden = _hidden_test_lines()
+    assert len(hidden) > 30
+    pages = list((batch["out"] / "feedback").rglob("*.html")) + list((batch["out"] / "autograded").rglob("*.ipynb"))
+    assert len(pages) >= 2 * 25
+    for page in pages:
+        text = html.unescape(page.read_text())
+        shown = [line for line in hidden if line in text]
+        assert not shown, f"{page.name} shows hidden test lines: {shown[:3]}"
+        assert "BEGIN HIDDEN TESTS" not in text
+
+
+@needs_sandbox
+def test_feedback_explains_the_mistake(batch):
+    page = html.unescape((batch["out"] / "feedback" / "honest_bug" / A / f"{A}.html").read_text())
+    assert "the second factor is 1 − σ(z), not 1 − z" in page
+
+
+@needs_sandbox
+def test_outputs_grades_table_records_report_and_gradebook(batch):
+    import csv
+
+    from nbgrader.api import Gradebook
+
+    with (batch["out"] / "grades.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [r["student_id"] for r in rows] == sorted(batch["records"])
+    assert list(rows[0])[:5] == ["student_id", "assignment", "score", "max_score", "status"]
+    for row in rows:
+        record = batch["records"][row["student_id"]]
+        assert float(row["score"]) == record["score"] and row["status"] == record["status"]
+        saved = json.loads((batch["out"] / "records" / f"{row['student_id']}.json").read_text())
+        assert saved["seed"] == 0 and saved["limits"]["memory_mb"] == 2048 and saved["limits"]["timeout_s"] == TIMEOUT
+        assert saved["timings"]["total_s"] > 0 or saved["status"] == "invalid"
+        assert saved["submitted"] == {A: batch["before"][row["student_id"]]}
+    report = (batch["out"] / "report.html").read_text()
+    assert "infinite_loop" in report and "forged_agent" in report
+    with Gradebook(f"sqlite:///{batch['course'] / 'gradebook.db'}") as gb:
+        for student in ("honest_full", "honest_bug", "honest_partial"):
+            assert gb.find_submission(A, student).score == batch["records"][student]["score"]
+
+
+# ------------------------------------------------------------------ runs: resume, repeat, layouts, Dask
+
+
+def honest_set(tmp, n=4):
+    """A few honest submissions in nbgrader's layout: full, blank, one bug, partial."""
+    subs = tmp / "subs"
+    rel, sol = ROOT / "notebooks" / A / f"{A}.ipynb", ROOT / "solutions" / A / f"{A}.ipynb"
+    nbs = {"ada": completed(rel, sol), "ben": nbformat.read(rel, as_version=4),
+           "cy": completed(rel, sol, tanh_grad="def tanh_grad(z):\n    return 1 - np.tanh(z)"),
+           "di": completed(rel, sol, staged="def staged_forward_backward(x, y):\n    raise NotImplementedError")}
+    for student in list(nbs)[:n]:
+        path = subs / student / A / f"{A}.ipynb"
+        path.parent.mkdir(parents=True)
+        nbformat.write(nbs[student], path)
+    return subs
+
+
+EXPECTED = {"ada": 11, "ben": 0, "cy": 10, "di": 8}
+
+
+def scores(records):
+    return {r["student_id"]: r["score"] for r in records}
+
+
+@needs_sandbox
+def test_repeated_runs_give_identical_scores_and_a_rerun_grades_only_what_is_missing(tmp_path):
+    course, subs = make_course(tmp_path), honest_set(tmp_path)
+    runs = [scores(run(GradeRun(str(course), A, str(subs), str(tmp_path / f"out{i}"), progress=False)))
+            for i in range(3)]
+    assert runs[0] == runs[1] == runs[2] == EXPECTED
+    out = tmp_path / "out0"
+    kept = {s: (out / "records" / f"{s}.json").stat().st_mtime_ns for s in ("ada", "ben", "di")}
+    (out / "records" / "cy.json").unlink()  # as if the run had been interrupted before cy
+    again = run(GradeRun(str(course), A, str(subs), str(out), progress=False))
+    assert scores(again) == EXPECTED
+    assert {s: (out / "records" / f"{s}.json").stat().st_mtime_ns for s in kept} == kept
+    assert (out / "records" / "cy.json").exists()
+
+
+@needs_sandbox
+def test_lms_files_and_zips_are_graded_like_the_nbgrader_layout(tmp_path):
+    import zipfile
+
+    course, subs = make_course(tmp_path), honest_set(tmp_path, n=3)
+    lms = tmp_path / "lms"
+    lms.mkdir()
+    with zipfile.ZipFile(tmp_path / "lms.zip", "w") as zf:
+        for nb in subs.rglob("*.ipynb"):
+            student = nb.relative_to(subs).parts[0]
+            name = f"{student}_attempt_2026-11-20-10-00-00_{A}.ipynb"
+            shutil.copy(nb, lms / name)
+            zf.write(nb, name)
+    for source in (lms, tmp_path / "lms.zip"):
+        got = scores(run(GradeRun(str(course), A, str(source), str(tmp_path / f"out-{source.name}"), progress=False)))
+        assert got == {k: EXPECTED[k] for k in ("ada", "ben", "cy")}
+
+
+@needs_sandbox
+def test_grades_on_a_dask_cluster(tmp_path):
+    from distributed import LocalCluster
+
+    course, subs = make_course(tmp_path), honest_set(tmp_path)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        records = run(GradeRun(str(course), A, str(subs), str(tmp_path / "out"), dask=cluster.scheduler_address,
+                               progress=False))
+    assert scores(records) == EXPECTED
+    assert all(r["sandbox"] == "sandboxed" for r in records)
+
+
+def test_missing_sandbox_is_a_clear_error_and_unsafe_is_loud(tmp_path):
+    course, subs = make_course(tmp_path), honest_set(tmp_path, n=1)
+    env = {**os.environ, "PATH": str(BIN)}  # no unshare, no setpriv on PATH
+    args = [str(BIN / "course"), "grade", A, "--course", str(course), "--submissions", str(subs), "--quiet"]
+    refused = subprocess.run(args + ["--out", str(tmp_path / "o1")], env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2
+    assert "--unsafe" in refused.stderr and "unshare" in refused.stderr
+    assert not (tmp_path / "o1" / "grades.csv").exists()
+    unsafe = subprocess.run(args + ["--out", str(tmp_path / "o2"), "--unsafe"], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert unsafe.returncode == 0, unsafe.stderr
+    assert "WITHOUT a sandbox" in unsafe.stderr
+    record = json.loads((tmp_path / "o2" / "records" / "ada.json").read_text())
+    assert record["score"] == 11 and record["sandbox"] == "none (--unsafe)"
