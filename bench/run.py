@@ -12,6 +12,9 @@ Sections:
    against the random-direction check.
 3. Import time of course_lib, against numpy's.
 4. Execution time of each instructor notebook, against a bare kernel start.
+5. Grading (bench/grade.py, also runnable alone): `course grade` against
+   plain `nbgrader autograde` on 20 submissions, and its overhead per
+   submission beyond a plain kernel executing the same notebook.
 
 Contenders are timed in alternating rounds (A, B, C, A, B, C, ...) and each
 reports its median, so drift of the machine affects all of them alike; the
@@ -341,6 +344,11 @@ def main(argv=None):
     print(f"   {'':<62} {'time':>11}   ratio to bare kernel")
     for name, t, r in nb_rows:
         print(f"   {name:<62} {_fmt(t):>11}   {r:5.1f}")
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import grade
+
+    grade.section(args.quick, number=5)
     return 0
 
 

@@ -147,9 +147,15 @@ def _cmd_release(args):
 
 
 def _cmd_grade(args):
+    import signal
+
     from .grading.batch import GradeRun, run
     from .grading.sandbox import SandboxUnavailable
 
+    def stop(signum, frame):  # `kill` stops a run as cleanly as Ctrl-C: records kept, workers and kernels stopped
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         records = run(GradeRun(course=args.course, assignment=args.assignment, submissions=args.submissions,
                                out=args.out, workers=args.workers, timeout=args.timeout, memory_mb=args.memory,
@@ -157,6 +163,8 @@ def _cmd_grade(args):
     except SandboxUnavailable as err:
         print(f"course grade: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
     counts = {}
     for r in records:
         counts[r["status"]] = counts.get(r["status"], 0) + 1

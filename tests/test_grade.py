@@ -303,3 +303,126 @@ def test_missing_sandbox_is_a_clear_error_and_unsafe_is_loud(tmp_path):
     assert "WITHOUT a sandbox" in unsafe.stderr
     record = json.loads((tmp_path / "o2" / "records" / "ada.json").read_text())
     assert record["score"] == 11 and record["sandbox"] == "none (--unsafe)"
+
+
+# ------------------------------------------------------------------ any nbgrader course
+
+
+def _generic_course(root):
+    """A small nbgrader course that knows nothing of course_lib: plain asserts, a variable, partial credit."""
+    cells = [
+        nbformat.v4.new_code_cell("import math", metadata={"nbgrader": {
+            "grade": False, "grade_id": "setup", "locked": True, "schema_version": 3, "solution": False, "task": False}}),
+        nbformat.v4.new_code_cell(
+            "def squares(n):\n    ### BEGIN SOLUTION\n    return [i * i for i in range(n)]\n    ### END SOLUTION",
+            metadata={"nbgrader": {"grade": False, "grade_id": "squares", "locked": False, "schema_version": 3,
+                                   "solution": True, "task": False}}),
+        nbformat.v4.new_code_cell(
+            "assert squares(3) == [0, 1, 4]\n### BEGIN HIDDEN TESTS\nassert squares(6) == [0, 1, 4, 9, 16, 25]\n"
+            "assert math.isclose(sum(squares(4)), 14.0)\n### END HIDDEN TESTS",
+            metadata={"nbgrader": {"grade": True, "grade_id": "test_squares", "locked": True, "points": 2,
+                                   "schema_version": 3, "solution": False, "task": False}}),
+        nbformat.v4.new_code_cell("answer = None\n### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION",
+                                  metadata={"nbgrader": {"grade": False, "grade_id": "answer", "locked": False,
+                                                         "schema_version": 3, "solution": True, "task": False}}),
+        nbformat.v4.new_code_cell("assert answer == 42", metadata={"nbgrader": {
+            "grade": True, "grade_id": "test_answer", "locked": True, "points": 1, "schema_version": 3,
+            "solution": False, "task": False}}),
+        nbformat.v4.new_code_cell(
+            "partial = 0\n### BEGIN HIDDEN TESTS\nif squares(2) == [0, 1]:\n    partial += 1\nif answer == 42:\n"
+            "    partial += 1\n### END HIDDEN TESTS\npartial",
+            metadata={"nbgrader": {"grade": True, "grade_id": "test_partial", "locked": True, "points": 3,
+                                   "schema_version": 3, "solution": False, "task": False}}),
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                                        "language": "python"}})
+    (root / "source" / "hw1").mkdir(parents=True)
+    nbformat.write(nb, root / "source" / "hw1" / "hw1.ipynb")
+    (root / "nbgrader_config.py").write_text('c = get_config()\nc.CourseDirectory.course_id = "generic"\n')
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run([str(BIN / "nbgrader"), "generate_assignment", "hw1", "--force"], cwd=root, env=env, check=True,
+                   capture_output=True, timeout=120)
+    release = nbformat.read(root / "release" / "hw1" / "hw1.ipynb", as_version=4)
+    answers = {"full": {"squares": "def squares(n):\n    return [i * i for i in range(n)]", "answer": "answer = 42"},
+               "half": {"squares": "def squares(n):\n    return [i * i for i in range(min(n, 3))]", "answer": "answer = 42"},
+               "wrong_answer": {"squares": "def squares(n):\n    return [i ** 2 for i in range(n)]", "answer": "answer = 41"},
+               "blank": {}}
+    for student, code in answers.items():
+        nb = copy_of(release)
+        for cell in nb.cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if gid in code:
+                cell.source = code[gid]
+        path = root / "submitted" / student / "hw1" / "hw1.ipynb"
+        path.parent.mkdir(parents=True)
+        nbformat.write(nb, path)
+    return env
+
+
+def copy_of(nb):
+    return nbformat.from_dict(json.loads(json.dumps(nb)))
+
+
+@needs_sandbox
+def test_any_nbgrader_course_gets_the_scores_nbgrader_autograde_gives(tmp_path):
+    from nbgrader.api import Gradebook
+
+    root = tmp_path / "generic"
+    root.mkdir()
+    env = _generic_course(root)
+    subprocess.run([str(BIN / "nbgrader"), "autograde", "hw1", "--force"], cwd=root, env=env, check=True,
+                   capture_output=True, timeout=300)
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        nbgrader_scores = {s: gb.find_submission("hw1", s).score for s in ("full", "half", "wrong_answer", "blank")}
+    assert nbgrader_scores == {"full": 5, "half": 3, "wrong_answer": 3, "blank": 0}  # partial credit: 2 of 3
+    records = run(GradeRun(str(root), "hw1", str(root / "submitted"), str(tmp_path / "out"), progress=False))
+    assert scores(records) == nbgrader_scores
+    by_cell = {r["student_id"]: {e["grade_id"]: (e["score"], e["verdict"]) for e in r["notebooks"][0]["exercises"]}
+               for r in records}
+    assert by_cell["half"] == {"test_squares": (0, "grader"), "test_answer": (1, "grader"), "test_partial": (2, "grader")}
+    hidden = "assert squares(6) == [0, 1, 4, 9, 16, 25]"
+    assert all(hidden not in p.read_text() for p in (tmp_path / "out" / "feedback").rglob("*.html"))
+
+
+def _sandbox_processes():
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and UID_BASE <= proc.stat().st_uid < UID_BASE + 4000:
+                found.append(proc.name)
+        except OSError:
+            continue
+    return found
+
+
+@needs_sandbox
+def test_ctrl_c_stops_at_once_keeps_records_and_a_rerun_grades_the_rest(tmp_path):
+    import signal
+
+    course, subs = make_course(tmp_path), honest_set(tmp_path)
+    out = tmp_path / "out"
+    cmd = [str(BIN / "course"), "grade", A, "--course", str(course), "--submissions", str(subs), "--out", str(out),
+           "--workers", "1", "--quiet"]
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list((out / "records").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling for the first record, bounded by the deadline
+    first = {p.name: p.stat().st_mtime_ns for p in (out / "records").glob("*.json")}
+    assert first, "no submission was graded within 120 s"
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "run the same command again" in err
+    first = {p.name: p.stat().st_mtime_ns for p in (out / "records").glob("*.json")}
+    assert 1 <= len(first) < 4
+    deadline = time.monotonic() + 5
+    while _sandbox_processes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _sandbox_processes()
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    done = len(first)
+    assert f"{done} already graded, {4 - done} to grade" in again.stderr
+    assert {n: (out / "records" / n).stat().st_mtime_ns for n in first} == first
+    records = [json.loads(p.read_text()) for p in (out / "records").glob("*.json")]
+    assert scores(records) == EXPECTED

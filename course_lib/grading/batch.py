@@ -17,6 +17,7 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -94,6 +95,8 @@ _PROCESS = {}
 
 
 def _init_worker(bundle, counter):
+    # Ctrl-C is for the main process, which stops the workers itself (see _run_local).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with counter.get_lock():
         _PROCESS["slot"] = counter.value
         counter.value += 1
@@ -128,8 +131,9 @@ def _run_local(jobs, bundle, workers):
     counter = ctx.Value("i", 0)
     pending = list(jobs)
     while pending:
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                    initargs=(bundle, counter)) as pool:
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                      initargs=(bundle, counter))
+        try:
             futures = {pool.submit(_pool_task, job): job for job in pending}
             pending = []
             for future in cf.as_completed(futures):
@@ -137,6 +141,12 @@ def _run_local(jobs, bundle, workers):
                     yield future.result()
                 except cf.process.BrokenProcessPool:  # a worker process died: grade its jobs again in a new pool
                     pending.append(futures[future])
+        except BaseException:  # Ctrl-C (or the caller stopped early): stop now, not after the queue
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()  # its kernel dies with it (the sandbox's parent-death signal)
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
 
 
 def _run_dask(jobs, bundle, address):
@@ -200,8 +210,6 @@ def _write_gradebook(gb, record):
 
 def run(run_):
     """Grade every submission of the assignment; returns the list of records (resumed ones included)."""
-    from nbgrader.api import Gradebook
-
     out = Path(run_.out).resolve()
     coursedir, names, max_score = _course(run_)
     if run_.unsafe:
@@ -228,23 +236,40 @@ def run(run_):
     if jobs:
         bundle = _bundle(run_, coursedir)
         results = _run_dask(jobs, bundle, run_.dask) if run_.dask else _run_local(jobs, bundle, max(1, run_.workers))
-        from tqdm import tqdm
+        try:
+            _write_results(results, records, extra, out, coursedir, run_, len(jobs), max_score)
+        except KeyboardInterrupt:
+            results.close()  # stops the workers and their kernels now
+            print(f"\ninterrupted: {len(records)} submissions have their records in {out / 'records'}; "
+                  "run the same command again to grade only the rest.", file=sys.stderr)
+            _summaries(records, out, run_, coursedir)
+            raise
+    return _summaries(records, out, run_, coursedir)
 
-        with Gradebook(coursedir.db_url) as gb, tqdm(total=len(jobs), unit="nb", disable=not run_.progress,
-                                                     desc=f"grading {run_.assignment}", file=sys.stderr) as bar:
-            for record, files in results:
-                sub = extra[record["student_id"]]
-                record["submitted"] = _hashes(sub.notebooks)
-                record["submitted_from"] = sub.sources
-                record["needs_review"] = sub.problems + record["needs_review"]
-                record["max_score"] = record["max_score"] or max_score
-                for rel, text in files.items():
-                    _atomic_write(out / rel, text)
-                _atomic_write(out / "records" / f"{record['student_id']}.json", json.dumps(record, indent=1))
-                _write_gradebook(gb, record)
-                records[record["student_id"]] = record
-                bar.update(1)
+
+def _summaries(records, out, run_, coursedir):
     ordered = [records[k] for k in sorted(records)]
     report.write_grades_csv(ordered, out / "grades.csv")
     report.write_report_html(ordered, out / "report.html", assignment=run_.assignment, course=coursedir.course_id)
     return ordered
+
+
+def _write_results(results, records, extra, out, coursedir, run_, total, max_score):
+    """The single writer: each result to disk and to the gradebook as soon as it arrives."""
+    from nbgrader.api import Gradebook
+    from tqdm import tqdm
+
+    with Gradebook(coursedir.db_url) as gb, tqdm(total=total, unit="nb", disable=not run_.progress,
+                                                 desc=f"grading {run_.assignment}", file=sys.stderr) as bar:
+        for record, files in results:
+            sub = extra[record["student_id"]]
+            record["submitted"] = _hashes(sub.notebooks)
+            record["submitted_from"] = sub.sources
+            record["needs_review"] = sub.problems + record["needs_review"]
+            record["max_score"] = record["max_score"] or max_score
+            for rel, text in files.items():
+                _atomic_write(out / rel, text)
+            _atomic_write(out / "records" / f"{record['student_id']}.json", json.dumps(record, indent=1))
+            _write_gradebook(gb, record)
+            records[record["student_id"]] = record
+            bar.update(1)

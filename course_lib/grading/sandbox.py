@@ -66,7 +66,10 @@ def wrap(argv, limits: Limits, layout: Layout) -> list[str]:
     directory (possibly a submission's) or from ``PYTHONPATH``.
     """
     spec = {**asdict(layout), **asdict(limits)}
-    return [_which("unshare"), *NAMESPACES, "--fork", "--kill-child", "--mount-proc",
+    # setpriv --pdeathsig: if the grader's process dies (kill -9, a crash), unshare gets SIGKILL,
+    # and --kill-child then takes the whole namespace down: no kernel outlives its grader.
+    return [_which("setpriv"), "--pdeathsig", "KILL", "--",
+            _which("unshare"), *NAMESPACES, "--fork", "--kill-child", "--mount-proc",
             sys.executable, "-I", "-m", "course_lib.grading.jail", json.dumps(spec), "--", *argv]
 
 

@@ -1,0 +1,334 @@
+"""Benchmark of `course grade` against plain nbgrader, reported as ratios (section 5 of bench/run.py).
+
+    .venv/bin/python bench/grade.py [--quick]       (also part of: make bench)
+
+1. Throughput: 20 submissions of 02_sigmoid_gates (12 complete, 4 with one
+   exercise wrong, 4 untouched releases) graded by one sequential
+   ``nbgrader autograde --force`` call, and by ``course grade --workers 2``
+   (sandboxed), each in a fresh copy of the course whose gradebook already
+   has the assignment. The timed region is the whole command, start-up
+   included. Both must give every student the same total score (nbgrader's
+   from its gradebook, course grade's from its records).
+2. Overhead per submission beyond executing the notebook: the floor is a
+   plain nbclient kernel starting, running the complete student notebook and
+   shutting down; against it, ``course grade --workers 1`` on 5 complete
+   submissions, from its records' timings and from its wall clock.
+
+Each contender runs once (section 1) or a few times (section 2) in this one
+run on this machine: the ratios mean something, the absolute times only here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+ASSIGNMENT = "02_sigmoid_gates"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+BIN = Path(sys.executable).parent  # the virtual environment's bin/: nbgrader runs `alembic` by name
+COURSE_FILES = ("solutions", "notebooks", "nbgrader_config.py", "NOTATION.md")
+
+# One exercise wrong, the way the hidden tests' hints expect students to get it wrong.
+# Wrong but silent: a warning on stderr would fail a test cell in nbgrader for another reason.
+WRONG = {
+    "sigmoid_grad": 'def sigmoid_grad(z):\n    s = sigmoid(z)\n    return s * (1 + s)',
+    "tanh_grad": 'def tanh_grad(z):\n    return 1 - np.tanh(z)',
+    "neuron": ('def neuron_forward_backward(w, x):\n    w = np.asarray(w, dtype=float)\n'
+               '    x = np.asarray(x, dtype=float)\n    f = sigmoid(w[0] * x[0] + w[1] * x[1] + w[2])\n'
+               '    g = f * (1 - f)\n    return f, np.array([x[0] * g, x[1] * g, 0.0]), np.array([w[0] * g, w[1] * g])'),
+    "staged": ('def staged_forward_backward(x, y):\n    x = np.asarray(x, dtype=float)\n'
+               '    y = np.asarray(y, dtype=float)\n    sx, sy = sigmoid(x), sigmoid(y)\n'
+               '    num, den = x + sy, sx + (x + y) ** 2\n'
+               '    return num / den, 1 / den, sy * (1 - sy) / den  # only the last contribution kept'),
+}
+
+
+# ------------------------------------------------------------------ set-up (not timed)
+
+
+def _env():
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def released_course(dest):
+    """A copy of the course whose gradebook has the assignment (``course release``, in this process)."""
+    from course_lib.release import release
+
+    dest.mkdir(parents=True)
+    for name in COURSE_FILES:
+        src = ROOT / name
+        shutil.copytree(src, dest / name) if src.is_dir() else shutil.copy(src, dest / name)
+    release(str(dest), [ASSIGNMENT])
+    return dest
+
+
+def student_notebooks(course, complete, partial, blank):
+    """{student: notebook}: ``complete`` full solutions, ``partial`` with one exercise wrong, ``blank`` releases."""
+    import nbformat
+    from notebook_helpers import completed
+
+    release = course / "notebooks" / ASSIGNMENT / NOTEBOOK
+    solution = course / "solutions" / ASSIGNMENT / NOTEBOOK
+    wrong = list(WRONG.items())
+    kinds = ["complete"] * complete + ["partial"] * partial + ["blank"] * blank
+    out = {}
+    for i, kind in enumerate(kinds):
+        if kind == "complete":
+            nb = completed(release, solution)
+        elif kind == "partial":
+            grade_id, code = wrong[i % len(wrong)]
+            nb = completed(release, solution, **{grade_id: code})
+        else:
+            nb = nbformat.read(release, as_version=4)
+        out[f"{kind}-{i + 1:02d}"] = nb
+    return out
+
+
+def write_submissions(notebooks, folder):
+    """nbgrader's layout: ``folder/<student>/<assignment>/<notebook>``."""
+    import nbformat
+
+    for student, nb in notebooks.items():
+        target = folder / student / ASSIGNMENT
+        target.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, target / NOTEBOOK)
+    return folder
+
+
+# ------------------------------------------------------------------ the contenders
+
+
+def _timed(cmd, cwd):
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    return seconds
+
+
+def nbgrader_autograde(course, notebooks):
+    """Seconds of one ``nbgrader autograde ASSIGNMENT --force`` call, and {student: score} from its gradebook."""
+    from nbgrader.api import Gradebook
+
+    write_submissions(notebooks, course / "submitted")
+    seconds = _timed([str(BIN / "nbgrader"), "autograde", ASSIGNMENT, "--force"], cwd=course)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        scores = {s: float(gb.find_submission(ASSIGNMENT, s).score) for s in notebooks}
+    return seconds, scores
+
+
+@dataclass
+class GradeRunTimes:
+    wall: float
+    records: dict  # {student: record}
+
+    def scores(self):
+        return {s: float(r["score"]) for s, r in self.records.items()}
+
+    def per_submission(self, key):
+        """Median over the records of a timing: "total_s", or a notebook's "kernel_start_s" / "execute_s"."""
+        if key == "total_s":
+            return statistics.median(r["timings"]["total_s"] for r in self.records.values())
+        return statistics.median(r["notebooks"][0]["timings"][key] for r in self.records.values())
+
+
+def course_grade(course, notebooks, workers, scratch):
+    """Wall clock of ``course grade ASSIGNMENT --workers N`` (sandboxed, fresh OUT), and its records."""
+    subs = write_submissions(notebooks, scratch / "submissions")
+    out = scratch / "out"
+    cmd = [sys.executable, "-m", "course_lib.cli", "grade", ASSIGNMENT, "--submissions", str(subs),
+           "--out", str(out), "--workers", str(workers), "--course", str(course)]
+    wall = _timed(cmd, cwd=course)
+    records = {s: json.loads((out / "records" / f"{s}.json").read_text()) for s in notebooks}
+    bad = {s: r["status"] for s, r in records.items() if r["status"] != "graded"}
+    if bad:
+        raise RuntimeError(f"course grade did not grade every submission: {bad}")
+    return GradeRunTimes(wall, records)
+
+
+def nbclient_floor(nb, cwd):
+    """(kernel start, execute, kill) seconds of a plain nbclient kernel running ``nb``.
+
+    The kernel is killed, not asked to shut down (nbclient's default, "graceful", waits
+    about half a second more): course grade kills its kernels, and a floor is the cheapest way.
+    """
+    import copy
+
+    from nbclient import NotebookClient
+
+    from course_lib.cli import ipc_kernel_config
+
+    with tempfile.TemporaryDirectory() as tmp:
+        client = NotebookClient(copy.deepcopy(nb), kernel_name="python3", timeout=600, allow_errors=True,
+                                shutdown_kernel="immediate", config=ipc_kernel_config(tmp),
+                                resources={"metadata": {"path": str(cwd)}})
+        t0 = time.perf_counter()
+        with client.setup_kernel():
+            t1 = time.perf_counter()
+            for index, cell in enumerate(client.nb.cells):
+                client.execute_cell(cell, index)
+            t2 = time.perf_counter()
+        t3 = time.perf_counter()
+    return t1 - t0, t2 - t1, t3 - t2
+
+
+# ------------------------------------------------------------------ sections
+
+
+def bench_throughput(scratch, template, quick):
+    """(nbgrader seconds, course grade seconds, mix label, students whose scores differ, both score maps)."""
+    mix = (6, 2, 2) if quick else (12, 4, 4)
+    notebooks = student_notebooks(template, *mix)
+    nbg_course = scratch / "nbgrader-course"
+    shutil.copytree(template, nbg_course)
+    cg_course = scratch / "course-grade-course"
+    shutil.copytree(template, cg_course)
+    nbg_seconds, nbg_scores = nbgrader_autograde(nbg_course, notebooks)
+    ours = course_grade(cg_course, notebooks, workers=2, scratch=scratch / "grade-2")
+    ours_scores = ours.scores()
+    differ = sorted(s for s in notebooks if abs(nbg_scores[s] - ours_scores[s]) > 1e-9)
+    label = f"{sum(mix)} submissions: {mix[0]} complete, {mix[1]} with one exercise wrong, {mix[2]} blank"
+    return nbg_seconds, ours, label, differ, nbg_scores, ours_scores
+
+
+def bench_overhead(scratch, template, quick):
+    """Floor parts (medians over rounds) and ``course grade --workers 1`` on ``n`` complete submissions.
+
+    Each round runs the complete student notebook, and the instructor's (the same answers
+    with the hidden tests in place: what nbgrader runs in the kernel). Half the rounds run
+    before course grade, half after, so a drift of the machine affects both sides.
+    """
+    import nbformat
+
+    n = 3 if quick else 5
+    notebooks = student_notebooks(template, n, 0, 0)
+    student = next(iter(notebooks.values()))
+    cwd = template / "notebooks" / ASSIGNMENT
+    instructor = nbformat.read(template / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    nbclient_floor(student, cwd)  # warm-up: the first kernel also pays for cold file caches
+    plain, hidden = [], []
+
+    def rounds(k):
+        for _ in range(k):
+            plain.append(nbclient_floor(student, cwd))
+            hidden.append(nbclient_floor(instructor, cwd))
+
+    rounds((n + 1) // 2)
+    course = scratch / "course-grade-1"
+    shutil.copytree(template, course)
+    ours = course_grade(course, notebooks, workers=1, scratch=scratch / "grade-1")
+    rounds(n // 2)
+    floor = {"total": statistics.median(sum(r) for r in plain),
+             "start": statistics.median(r[0] for r in plain),
+             "execute": statistics.median(r[1] for r in plain),
+             "kill": statistics.median(r[2] for r in plain),
+             "execute_hidden": statistics.median(r[1] for r in hidden)}
+    return floor, ours, n
+
+
+# ------------------------------------------------------------------ report
+
+
+def _fmt(seconds):
+    return f"{seconds:8.2f} s " if abs(seconds) >= 1 else f"{seconds * 1e3:8.0f} ms"
+
+
+def _row(name, t, ratio="", note=""):
+    print(f"   {name:<62} {_fmt(t):>11}   {ratio:>5}{'   ' + note if note else ''}")
+
+
+def _load():
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
+def section(quick=False, number=5):
+    """Print the grading section. Returns True when both targets are met (informational only)."""
+    from course_lib.grading import sandbox
+
+    load_before = _load()
+    print(f"\n{number}. Grading {ASSIGNMENT}: `course grade` (sandboxed) against plain nbgrader, "
+          f"{os.cpu_count()} cores")
+    try:
+        sandbox.probe()
+    except sandbox.SandboxUnavailable as err:
+        print(f"   skipped: course grade's sandbox does not work here ({err})")
+        return False
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-grade-") as tmp:
+        scratch = Path(tmp)
+        template = released_course(scratch / "course")
+
+        nbg, ours, label, differ, nbg_scores, ours_scores = bench_throughput(scratch, template, quick)
+        n = len(ours.records)
+        speedup = nbg / ours.wall
+        busy = sum(r["timings"]["total_s"] for r in ours.records.values()) / 2
+        print(f"   Throughput: {label}; the whole command timed")
+        print(f"   {'':<62} {'time':>11}   ratio to nbgrader")
+        _row("nbgrader autograde --force, sequential (one call)", nbg, "1.00", f"{_fmt(nbg / n).strip()} a submission")
+        _row("course grade --workers 2, sandboxed", ours.wall, f"{ours.wall / nbg:.2f}",
+             f"{_fmt(ours.wall / n).strip()} a submission")
+        _row("  start-up, pool and finish (wall − Σ record total_s / 2)", ours.wall - busy)
+        print(f"   course grade is {speedup:.2f}× faster (target ≥ 2×: {'met' if speedup >= 2 else 'NOT met'})")
+        if differ:
+            print(f"   scores DIFFER for {len(differ)} of {n} students: "
+                  + ", ".join(f"{s} (nbgrader {nbg_scores[s]:g}, course grade {ours_scores[s]:g})" for s in differ))
+        else:
+            points = sorted(set(nbg_scores.values()), reverse=True)
+            print(f"   scores: the same total for all {n} students (nbgrader's gradebook against course grade's "
+                  f"records; {', '.join(f'{v:g}' for v in points)} points)")
+
+        floor, one, m = bench_overhead(scratch, template, quick)
+        total = one.per_submission("total_s")
+        start_s, execute_s = one.per_submission("kernel_start_s"), one.per_submission("execute_s")
+        rest = total - start_s - execute_s
+        overhead = total - floor["total"]
+        print(f"\n   Per submission, a complete notebook (medians of {m}): course grade --workers 1 "
+              f"against a plain nbclient kernel")
+        print(f"   {'':<62} {'time':>11}   ratio to floor")
+        _row("floor: plain nbclient kernel, start + execute + kill", floor["total"], "1.00")
+        _row("  kernel start", floor["start"])
+        _row("  execute the student's cells (no hidden tests)", floor["execute"])
+        _row("  kill the kernel", floor["kill"])
+        _row("  (execute with the hidden tests in the kernel, as nbgrader)", floor["execute_hidden"], "",
+             f"{floor['execute_hidden'] - floor['execute']:+.2f} s")
+        _row("course grade: record total_s", total, f"{total / floor['total']:.2f}")
+        _row("  kernel start through the sandbox", start_s, "", f"{start_s - floor['start']:+.2f} s")
+        _row("  execute, hidden tests replayed in the grader", execute_s, "",
+             f"{execute_s - floor['execute']:+.2f} s ({execute_s - floor['execute_hidden']:+.2f} s against "
+             "hidden tests in the kernel)")
+        _row("  the rest: protection, work dir, feedback, kernel stop", rest, "", f"{rest - floor['kill']:+.2f} s")
+        _row(f"course grade: wall clock / {m} (start-up amortised)", one.wall / m, f"{one.wall / m / floor['total']:.2f}")
+        _row("overhead: course grade total_s − floor", overhead, "",
+             f"target ≤ 0.3 s above the floor: {'met' if overhead <= 0.3 else 'NOT met'}")
+        _row(f"overhead with start-up amortised: wall / {m} − floor", one.wall / m - floor["total"])
+    busy_before = load_before > 1.5
+    print(f"   (section took {time.perf_counter() - start:.0f} s; 1-minute load average before it {load_before:.1f}"
+          + (f": other work was running on the {os.cpu_count()} cores, these times are inflated" if busy_before else "")
+          + ")")
+    return speedup >= 2 and overhead <= 0.3 and not differ
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer submissions and runs (for a smoke test)")
+    args = parser.parse_args(argv)
+    section(args.quick, number=5)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
