@@ -333,6 +333,20 @@ def _generic_course(root):
             "    partial += 1\n### END HIDDEN TESTS\npartial",
             metadata={"nbgrader": {"grade": True, "grade_id": "test_partial", "locked": True, "points": 3,
                                    "schema_version": 3, "solution": False, "task": False}}),
+        nbformat.v4.new_code_cell(
+            "class Counter:\n    def __init__(self):\n        self.n = 0\n\n    def up(self):\n"
+            "        ### BEGIN SOLUTION\n        self.n += 1\n        return self\n        ### END SOLUTION\n\n\n"
+            "counter = Counter()",
+            metadata={"nbgrader": {"grade": False, "grade_id": "counter", "locked": False, "schema_version": 3,
+                                   "solution": True, "task": False}}),
+        # uses an object of the student's class: cannot leave the kernel, so it runs there (flagged)
+        nbformat.v4.new_code_cell("assert counter.up().up().n == 2", metadata={"nbgrader": {
+            "grade": True, "grade_id": "test_counter", "locked": True, "points": 1, "schema_version": 3,
+            "solution": False, "task": False}}),
+        # a manually graded answer: nbgrader leaves it to the instructor
+        nbformat.v4.new_markdown_cell("Why square? YOUR ANSWER HERE", metadata={"nbgrader": {
+            "grade": True, "grade_id": "explain", "locked": False, "points": 2, "schema_version": 3,
+            "solution": True, "task": False}}),
     ]
     nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                                         "language": "python"}})
@@ -343,9 +357,14 @@ def _generic_course(root):
     subprocess.run([str(BIN / "nbgrader"), "generate_assignment", "hw1", "--force"], cwd=root, env=env, check=True,
                    capture_output=True, timeout=120)
     release = nbformat.read(root / "release" / "hw1" / "hw1.ipynb", as_version=4)
-    answers = {"full": {"squares": "def squares(n):\n    return [i * i for i in range(n)]", "answer": "answer = 42"},
-               "half": {"squares": "def squares(n):\n    return [i * i for i in range(min(n, 3))]", "answer": "answer = 42"},
-               "wrong_answer": {"squares": "def squares(n):\n    return [i ** 2 for i in range(n)]", "answer": "answer = 41"},
+    counter = ("class Counter:\n    def __init__(self):\n        self.n = 0\n\n    def up(self):\n        self.n += 1\n"
+               "        return self\n\n\ncounter = Counter()")
+    answers = {"full": {"squares": "def squares(n):\n    return [i * i for i in range(n)]", "answer": "answer = 42",
+                        "counter": counter},
+               "half": {"squares": "def squares(n):\n    return [i * i for i in range(min(n, 3))]", "answer": "answer = 42",
+                        "counter": counter},
+               "wrong_answer": {"squares": "def squares(n):\n    return [i ** 2 for i in range(n)]", "answer": "answer = 41",
+                                "counter": counter},
                "blank": {}}
     for student, code in answers.items():
         nb = copy_of(release)
@@ -374,12 +393,14 @@ def test_any_nbgrader_course_gets_the_scores_nbgrader_autograde_gives(tmp_path):
                    capture_output=True, timeout=300)
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         nbgrader_scores = {s: gb.find_submission("hw1", s).score for s in ("full", "half", "wrong_answer", "blank")}
-    assert nbgrader_scores == {"full": 5, "half": 3, "wrong_answer": 3, "blank": 0}  # partial credit: 2 of 3
+    assert nbgrader_scores == {"full": 6, "half": 4, "wrong_answer": 4, "blank": 0}  # partial credit: 2 of 3
     records = run(GradeRun(str(root), "hw1", str(root / "submitted"), str(tmp_path / "out"), progress=False))
     assert scores(records) == nbgrader_scores
     by_cell = {r["student_id"]: {e["grade_id"]: (e["score"], e["verdict"]) for e in r["notebooks"][0]["exercises"]}
                for r in records}
-    assert by_cell["half"] == {"test_squares": (0, "grader"), "test_answer": (1, "grader"), "test_partial": (2, "grader")}
+    assert by_cell["half"] == {"test_squares": (0, "grader"), "test_answer": (1, "grader"), "test_partial": (2, "grader"),
+                               "test_counter": (1, "kernel"), "explain": (0, "manual")}
+    assert all(any("test_counter was graded inside the student's kernel" in n for n in r["needs_review"]) for r in records)
     hidden = "assert squares(6) == [0, 1, 4, 9, 16, 25]"
     assert all(hidden not in p.read_text() for p in (tmp_path / "out" / "feedback").rglob("*.html"))
 

@@ -107,7 +107,9 @@ def _safe_grade(job, bundle):
     """grade(), and a record instead of an exception if the grader itself fails on this submission."""
     try:
         return grade(job, bundle)
-    except Exception as err:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as err:  # SystemExit from a library included: one submission never stops the batch
         return {"student_id": job.student_id, "assignment": job.assignment, "status": "crashed",
                 "message": f"the grader failed on this submission: {type(err).__name__}: {err}",
                 "grader_error": traceback.format_exc(limit=5), "score": 0.0, "max_score": 0.0,

@@ -42,6 +42,7 @@ __all__ = ["KernelStopped", "NoReply", "Proxy", "Unsupported", "run_grade_cell"]
 
 _AGENT = "__import__('course_lib.grading.agent', fromlist=['agent'])"
 _MESSAGE_LIMIT = 5000
+_PACKAGE = __name__.split(".")[0]  # course_lib
 # Where the grader may import a module from: the interpreter, the environment and course_lib.
 _TRUSTED_ROOTS = tuple({str(Path(p).resolve()) for p in (sys.base_prefix, sys.prefix)}
                        | {str(Path(checks.__file__).resolve().parent)})
@@ -68,7 +69,13 @@ def ask(kernel, code):
     outputs = kernel.run(code)
     for out in reversed(outputs):
         if out.get("output_type") == "display_data" and MIME in out.get("data", {}):
-            return json.loads(out["data"][MIME])
+            text = out["data"][MIME]
+            if not isinstance(text, str) or len(text) > wire.MAX_BYTES:
+                raise NoReply("an oversized or malformed reply")
+            try:
+                return json.loads(text)
+            except ValueError:
+                raise NoReply("a reply that is not JSON") from None
     errors = [f"{o.get('ename')}: {o.get('evalue')}" for o in outputs if o.get("output_type") == "error"]
     raise NoReply(errors[0] if errors else "no reply")
 
@@ -129,17 +136,27 @@ class Proxy:
 
 
 def _trusted_module(name):
-    """The grader's own copy of an installed module, or None for anything else (a student's file)."""
-    if not name or name == "__main__":
+    """The grader's own copy of a module the grader already uses, or None.
+
+    The kernel names the module, so the name is the student's choice: only a
+    module already imported here, or a plain submodule of a package already
+    imported here, is imported (no ``__main__``, no private parts, nothing from
+    a student's folder): importing ``pip.__main__`` would run pip, ``antigravity``
+    opens a browser.
+    """
+    if not isinstance(name, str) or not name:
         return None
-    if name in sys.modules:
+    if name in sys.modules and name != "__main__":
         return sys.modules[name]
+    parts = name.split(".")
+    if parts[0] not in sys.modules or any(not p.isidentifier() or p.startswith("_") for p in parts):
+        return None
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError):
         return None
     origin = str(Path(spec.origin).resolve()) if spec and spec.origin else ""
-    if spec is None or not (spec.origin in ("built-in", "frozen") or origin.startswith(_TRUSTED_ROOTS)):
+    if spec is None or not origin.startswith(_TRUSTED_ROOTS):
         return None
     return importlib.import_module(name)
 
@@ -163,10 +180,13 @@ class KernelNames(dict):
             if value is None:
                 raise Unsupported(f"{name} is a module the grader does not have ({reply.get('module')})")
         elif kind == "class":
-            module = _trusted_module(reply.get("module"))
+            # Only course_lib's own classes (Value ...) are taken as the genuine article: calling a class
+            # the kernel merely names (subprocess.Popen?) in the grader would run it here.
+            module_name = str(reply.get("module"))
+            module = _trusted_module(module_name) if module_name.split(".")[0] == _PACKAGE else None
             value = getattr(module, str(reply.get("qualname")), None) if module else None
             if not isinstance(value, type):
-                value = Proxy(self._kernel, name)  # the student's own class: constructed in the kernel
+                raise Unsupported(f"the test uses {name}, a class ({module_name}) that cannot leave the kernel")
         elif kind == "function":
             value = Proxy(self._kernel, name)
         elif kind == "value":
@@ -213,9 +233,9 @@ def run_grade_cell(source, kernel):
             exec(compile(body, "<grade cell>", "exec"), names)
             if last is not None:
                 result = eval(compile(last, "<grade cell>", "eval"), names)
-        except (Unsupported, KeyboardInterrupt):
+        except (Unsupported, KernelStopped, KeyboardInterrupt):
             raise
-        except Exception as err:  # the test failed: that is the verdict
+        except BaseException as err:  # the test failed (SystemExit included): that is the verdict
             error = err
     if stdout.getvalue():
         outputs.append({"output_type": "stream", "name": "stdout", "text": stdout.getvalue()[-_MESSAGE_LIMIT:]})

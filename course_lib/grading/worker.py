@@ -35,7 +35,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import sandbox
+from . import sandbox, wire
 from .agent import MIME
 from .replay import KernelStopped, Unsupported, run_grade_cell
 
@@ -127,7 +127,9 @@ def _client_class():
 
         def output(self, outs, msg, display_id, cell_index):
             content = msg.get("content", {})
-            if MIME in content.get("data", {}):  # the grader's own replies always pass
+            if MIME in content.get("data", {}):  # the grader's own replies pass (up to the wire's limit)
+                if len(str(content["data"][MIME])) > wire.MAX_BYTES:
+                    return None
                 return super().output(outs, msg, display_id, cell_index)
             size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
             self.output_used += size
@@ -266,16 +268,22 @@ def tamper_signs(nb):
 
 
 def _known_ids(state, assignment, name):
-    """grade_ids of the instructor's cells in this notebook, from the gradebook (cached per worker)."""
+    """{grade_id: nbgrader flags (grade, solution, locked, points)} of the instructor's cells, from the gradebook."""
     key = ("ids", assignment, name)
     if key not in state:
         from nbgrader.api import Gradebook, MissingEntry
 
         with Gradebook(state["db_url"]) as gb:
             try:
-                state[key] = {c.name for c in gb.find_notebook(name, assignment).source_cells}
+                nb = gb.find_notebook(name, assignment)
+                points = {g.name: float(g.max_score) for g in nb.grade_cells}
+                solutions = {c.name for c in nb.solution_cells}
+                state[key] = {c.name: {"grade": c.name in points, "solution": c.name in solutions,
+                                       "locked": bool(c.locked),
+                                       **({"points": points[c.name]} if c.name in points else {})}
+                              for c in nb.source_cells}
             except MissingEntry:
-                state[key] = set()
+                state[key] = {}
     return state[key]
 
 
@@ -296,6 +304,7 @@ def _unknown_cells_demoted(nb, known, notes):
         gid = meta.get("grade_id")
         if gid in known and gid not in seen:
             seen.add(gid)
+            meta.update(known[gid])  # a test cell stays a test cell (and a student's answer an answer)
             continue
         why = "a second copy" if gid in seen else f"an id the course does not have ({str(gid)[:40]!r})"
         notes.append(f"a cell marked as nbgrader cell {str(gid)[:40]!r} is {why}: graded as a plain cell")
@@ -358,7 +367,7 @@ def _run_notebook(nb, job, state, timings):
                 for index, cell in enumerate(nb.cells):
                     if cell.cell_type != "code":
                         continue
-                    if utils.is_grade(cell):
+                    if utils.is_grade(cell) and not utils.is_solution(cell):  # a test, not a student's answer
                         verdicts[index] = _grade_cell(cell, index, session, notes)
                     else:
                         session.execute(cell, index)
@@ -442,7 +451,7 @@ def _grade_notebook(name, data, job, state, bundle):
 
     for index, cell in enumerate(nb.cells):
         if utils.is_grade(cell):
-            exercise = _exercise(cell, verdicts.get(index, "not run"))
+            exercise = _exercise(cell, "manual" if utils.is_solution(cell) else verdicts.get(index, "not run"))
             if exercise["verdict"] == "not run":
                 exercise.update(score=0.0, message="not run: " + (message or "the notebook stopped before it"))
             result["exercises"].append(exercise)
