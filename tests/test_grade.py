@@ -308,45 +308,41 @@ def test_missing_sandbox_is_a_clear_error_and_unsafe_is_loud(tmp_path):
 # ------------------------------------------------------------------ any nbgrader course
 
 
+def _cell(source, grade_id, *, grade=False, solution=False, locked=False, points=None, markdown=False):
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution,
+            "task": False, **({"points": points} if points is not None else {})}
+    make = nbformat.v4.new_markdown_cell if markdown else nbformat.v4.new_code_cell
+    return make(source, metadata={"nbgrader": meta})
+
+
+def _answer(source, grade_id):
+    return _cell(source, grade_id, solution=True)
+
+
+def _test(source, grade_id, points):
+    return _cell(source, grade_id, grade=True, locked=True, points=points)
+
+
 def _generic_course(root):
-    """A small nbgrader course that knows nothing of course_lib: plain asserts, a variable, partial credit."""
+    """A small nbgrader course that knows nothing of course_lib: plain asserts, a variable, partial credit,
+    an object of the student's class, a manually graded answer."""
     cells = [
-        nbformat.v4.new_code_cell("import math", metadata={"nbgrader": {
-            "grade": False, "grade_id": "setup", "locked": True, "schema_version": 3, "solution": False, "task": False}}),
-        nbformat.v4.new_code_cell(
-            "def squares(n):\n    ### BEGIN SOLUTION\n    return [i * i for i in range(n)]\n    ### END SOLUTION",
-            metadata={"nbgrader": {"grade": False, "grade_id": "squares", "locked": False, "schema_version": 3,
-                                   "solution": True, "task": False}}),
-        nbformat.v4.new_code_cell(
-            "assert squares(3) == [0, 1, 4]\n### BEGIN HIDDEN TESTS\nassert squares(6) == [0, 1, 4, 9, 16, 25]\n"
-            "assert math.isclose(sum(squares(4)), 14.0)\n### END HIDDEN TESTS",
-            metadata={"nbgrader": {"grade": True, "grade_id": "test_squares", "locked": True, "points": 2,
-                                   "schema_version": 3, "solution": False, "task": False}}),
-        nbformat.v4.new_code_cell("answer = None\n### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION",
-                                  metadata={"nbgrader": {"grade": False, "grade_id": "answer", "locked": False,
-                                                         "schema_version": 3, "solution": True, "task": False}}),
-        nbformat.v4.new_code_cell("assert answer == 42", metadata={"nbgrader": {
-            "grade": True, "grade_id": "test_answer", "locked": True, "points": 1, "schema_version": 3,
-            "solution": False, "task": False}}),
-        nbformat.v4.new_code_cell(
-            "partial = 0\n### BEGIN HIDDEN TESTS\nif squares(2) == [0, 1]:\n    partial += 1\nif answer == 42:\n"
-            "    partial += 1\n### END HIDDEN TESTS\npartial",
-            metadata={"nbgrader": {"grade": True, "grade_id": "test_partial", "locked": True, "points": 3,
-                                   "schema_version": 3, "solution": False, "task": False}}),
-        nbformat.v4.new_code_cell(
-            "class Counter:\n    def __init__(self):\n        self.n = 0\n\n    def up(self):\n"
-            "        ### BEGIN SOLUTION\n        self.n += 1\n        return self\n        ### END SOLUTION\n\n\n"
-            "counter = Counter()",
-            metadata={"nbgrader": {"grade": False, "grade_id": "counter", "locked": False, "schema_version": 3,
-                                   "solution": True, "task": False}}),
+        _cell("import math", "setup", locked=True),
+        _answer("def squares(n):\n    ### BEGIN SOLUTION\n    return [i * i for i in range(n)]\n    ### END SOLUTION",
+                "squares"),
+        _test("assert squares(3) == [0, 1, 4]\n### BEGIN HIDDEN TESTS\nassert squares(6) == [0, 1, 4, 9, 16, 25]\n"
+              "assert math.isclose(sum(squares(4)), 14.0)\n### END HIDDEN TESTS", "test_squares", 2),
+        _answer("answer = None\n### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION", "answer"),
+        _test("assert answer == 42", "test_answer", 1),
+        _test("partial = 0\n### BEGIN HIDDEN TESTS\nif squares(2) == [0, 1]:\n    partial += 1\nif answer == 42:\n"
+              "    partial += 1\n### END HIDDEN TESTS\npartial", "test_partial", 3),
+        _answer("class Counter:\n    def __init__(self):\n        self.n = 0\n\n    def up(self):\n"
+                "        ### BEGIN SOLUTION\n        self.n += 1\n        return self\n        ### END SOLUTION\n\n\n"
+                "counter = Counter()", "counter"),
         # uses an object of the student's class: cannot leave the kernel, so it runs there (flagged)
-        nbformat.v4.new_code_cell("assert counter.up().up().n == 2", metadata={"nbgrader": {
-            "grade": True, "grade_id": "test_counter", "locked": True, "points": 1, "schema_version": 3,
-            "solution": False, "task": False}}),
+        _test("assert counter.up().up().n == 2", "test_counter", 1),
         # a manually graded answer: nbgrader leaves it to the instructor
-        nbformat.v4.new_markdown_cell("Why square? YOUR ANSWER HERE", metadata={"nbgrader": {
-            "grade": True, "grade_id": "explain", "locked": False, "points": 2, "schema_version": 3,
-            "solution": True, "task": False}}),
+        _cell("Why square? YOUR ANSWER HERE", "explain", grade=True, solution=True, points=2, markdown=True),
     ]
     nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                                         "language": "python"}})
