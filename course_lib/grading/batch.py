@@ -17,8 +17,10 @@ import json
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -184,9 +186,9 @@ def _done(out, submission):
         record = json.loads(path.read_text())
     except ValueError:
         return None
-    if record.get("submitted") == _hashes(submission.notebooks):
+    if record.get("submitted") == _hashes(submission.notebooks) and "grader_error" not in record:
         return record
-    return None
+    return None  # not graded, changed since, or the grader itself failed on it: grade (again)
 
 
 def _write_gradebook(gb, record):
@@ -237,6 +239,8 @@ def run(run_):
           f"({'Dask at ' + run_.dask if run_.dask else f'{run_.workers} workers'})", file=sys.stderr)
     if jobs:
         bundle = _bundle(run_, coursedir)
+        bundle.scratch = tempfile.mkdtemp(prefix="course-grade-run-")  # the workers' scratch dirs, removed below
+        os.chmod(bundle.scratch, 0o711)
         results = _run_dask(jobs, bundle, run_.dask) if run_.dask else _run_local(jobs, bundle, max(1, run_.workers))
         try:
             _write_results(results, records, extra, out, coursedir, run_, len(jobs), max_score)
@@ -246,6 +250,9 @@ def run(run_):
                   "run the same command again to grade only the rest.", file=sys.stderr)
             _summaries(records, out, run_, coursedir)
             raise
+        finally:
+            results.close()
+            shutil.rmtree(bundle.scratch, ignore_errors=True)
     return _summaries(records, out, run_, coursedir)
 
 

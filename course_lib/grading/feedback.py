@@ -78,6 +78,12 @@ def strip_hidden(source):
 def _sanitize_output(output):
     if output.get("output_type") == "error":
         output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+    metadata = output.get("metadata", {})
+    metadata.pop("filenames", None)  # nbconvert would link them as <img src=...>: a tracking pixel
+    for mime_meta in metadata.values():
+        if isinstance(mime_meta, dict):
+            mime_meta.pop("filenames", None)
+            mime_meta.pop("svg_filename", None)
     for mime in _IMAGE_TYPES:   # an alt text, for screen readers
         if mime in output.get("data", {}):
             meta = output.setdefault("metadata", {}).setdefault(mime, {})

@@ -38,11 +38,14 @@ from .. import checks
 from . import wire
 from .agent import MIME
 
-__all__ = ["KernelStopped", "NoReply", "Proxy", "Unsupported", "run_grade_cell"]
+__all__ = ["KernelStopped", "NoReply", "Proxy", "Unsupported", "run_grade_cell", "trusted_prelude"]
 
 _AGENT = "__import__('course_lib.grading.agent', fromlist=['agent'])"
 _MESSAGE_LIMIT = 5000
 _PACKAGE = __name__.split(".")[0]  # course_lib
+# Modules a test may take by the name the kernel reports (the instructor's own imports are run in the grader).
+_MODULE_ROOTS = {_PACKAGE, "numpy", "math", "cmath", "statistics", "fractions", "decimal", "random", "collections",
+                 "itertools", "functools", "operator", "string", "re", "scipy", "pandas"}
 # Where the grader may import a module from: the interpreter, the environment and course_lib.
 _TRUSTED_ROOTS = tuple({str(Path(p).resolve()) for p in (sys.base_prefix, sys.prefix)}
                        | {str(Path(checks.__file__).resolve().parent)})
@@ -136,21 +139,20 @@ class Proxy:
 
 
 def _trusted_module(name):
-    """The grader's own copy of a module the grader already uses, or None.
+    """The grader's own copy of a module the kernel names, or None.
 
-    The kernel names the module, so the name is the student's choice: only a
-    module already imported here, or a plain submodule of a package already
-    imported here, is imported (no ``__main__``, no private parts, nothing from
-    a student's folder): importing ``pip.__main__`` would run pip, ``antigravity``
-    opens a browser.
+    The kernel names the module, so the name is the student's choice: only
+    public modules of a few packages (``_MODULE_ROOTS``) installed with the
+    grader are imported, never a student's file, ``__main__`` or a private
+    part: importing ``pip.__main__`` would run pip, ``antigravity`` opens a browser.
     """
     if not isinstance(name, str) or not name:
         return None
-    if name in sys.modules and name != "__main__":
-        return sys.modules[name]
     parts = name.split(".")
-    if parts[0] not in sys.modules or any(not p.isidentifier() or p.startswith("_") for p in parts):
+    if parts[0] not in _MODULE_ROOTS or any(not p.isidentifier() or p.startswith("_") for p in parts):
         return None
+    if name in sys.modules:
+        return sys.modules[name]
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError):
@@ -197,6 +199,26 @@ class KernelNames(dict):
         return value
 
 
+def trusted_prelude(sources):
+    """The imports and definitions of the instructor's locked cells, compiled for the grader.
+
+    Run before each grade cell, they bind ``np``, ``checks``, ``math`` and the
+    instructor's helper functions in the grader itself, so a student who rebinds
+    one of those names in the kernel (``checks = Fake()``) changes nothing.
+    Statements that compute (load data, plot) are left to the kernel.
+    """
+    codes = []
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
+                codes.append(compile(ast.Module([node], type_ignores=[]), "<locked cell>", "exec"))
+    return codes
+
+
 def _split_last_expression(tree):
     """(module body, last expression or None): like IPython, a cell's last expression is its result."""
     if tree.body and isinstance(tree.body[-1], ast.Expr):
@@ -211,12 +233,13 @@ def _error_output(err):
     return {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": [f"{ename}: {evalue}"]}
 
 
-def run_grade_cell(source, kernel):
+def run_grade_cell(source, kernel, prelude=()):
     """Run a grade cell's source here, against the notebook's kernel.
 
     ``kernel.run(code)`` executes a snippet in the kernel and returns its
     outputs (nbformat dicts). Returns the cell's outputs as nbformat dicts;
     raises ``Unsupported`` when the cell cannot be run outside the kernel.
+    ``prelude``: code from ``trusted_prelude``, run first in the test's namespace.
     Errors of the kernel itself (a timeout, a death) propagate.
     """
     try:
@@ -225,6 +248,11 @@ def run_grade_cell(source, kernel):
         raise Unsupported(f"the test is not plain Python ({err.msg}, line {err.lineno})") from None
     body, last = _split_last_expression(tree)
     names = KernelNames(kernel)
+    for code in prelude:
+        try:
+            exec(code, names)
+        except Exception:  # e.g. a module the grader lacks: that name comes from the kernel, as before
+            pass
     stdout, stderr = io.StringIO(), io.StringIO()
     outputs, result, error = [], None, None
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), warnings.catch_warnings():

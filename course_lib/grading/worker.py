@@ -37,7 +37,8 @@ import nbformat
 
 from . import sandbox, wire
 from .agent import MIME
-from .replay import KernelStopped, Unsupported, run_grade_cell
+from .replay import KernelStopped, Unsupported, run_grade_cell, trusted_prelude
+from .scan import tamper_signs
 
 __all__ = ["Bundle", "Job", "grade"]
 
@@ -54,6 +55,7 @@ class Bundle:
     gradebook: bytes  # the course's gradebook.db (source cells with the hidden tests)
     release_files: dict  # {relative path: bytes}: files next to the released notebooks (data ...)
     hide: tuple = ()  # directories of this machine the sandbox hides (course, submissions, output)
+    scratch: str = ""  # where workers make their scratch dirs (the batch removes it at the end)
 
     @property
     def digest(self):
@@ -108,10 +110,12 @@ class KernelSession:
         cell = nbformat.v4.new_code_cell(code)
         saved = self.client.nb
         self.client.nb = nbformat.v4.new_notebook(cells=[cell])
+        self.client.awaiting_reply = True
         try:
             self.execute(cell, 0)
         finally:
             self.client.nb = saved
+            self.client.awaiting_reply = False
         return cell.outputs
 
 
@@ -124,12 +128,16 @@ def _client_class():
         output_limit = 4 * 2**20
         output_used = 0
         flooded = False
+        awaiting_reply = False
 
         def output(self, outs, msg, display_id, cell_index):
             content = msg.get("content", {})
-            if MIME in content.get("data", {}):  # the grader's own replies pass (up to the wire's limit)
-                if len(str(content["data"][MIME])) > wire.MAX_BYTES:
+            if MIME in content.get("data", {}):
+                # The grader's reply: only while a grader snippet runs, once, and within the wire's limit.
+                # Anywhere else it is a student's imitation and is dropped.
+                if not self.awaiting_reply or len(str(content["data"][MIME])) > wire.MAX_BYTES:
                     return None
+                self.awaiting_reply = False
                 return super().output(outs, msg, display_id, cell_index)
             size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
             self.output_used += size
@@ -165,16 +173,19 @@ def _worker_state(bundle, job):
     key = (bundle.digest, job.slot, job.unsafe, json.dumps(job.limits, sort_keys=True))
     if key in _STATE:
         return _STATE[key]
-    root = Path(tempfile.mkdtemp(prefix=f"course-grade-{job.slot}-"))
+    parent = bundle.scratch if bundle.scratch and Path(bundle.scratch).is_dir() else None
+    root = Path(tempfile.mkdtemp(prefix=f"course-grade-{job.slot}-", dir=parent))
     os.chmod(root, 0o711)  # traversable, not listable: the sandbox reaches its own work dir only
-    (root / "gradebook.db").write_bytes(bundle.gradebook)
+    db = root / "gradebook.db"
+    db.touch(mode=0o600)  # the hidden tests are in it: root only
+    db.write_bytes(bundle.gradebook)
+    import multiprocessing.util
+
+    multiprocessing.util.Finalize(None, shutil.rmtree, args=(root, True), exitpriority=10)  # at worker exit
     uid = gid = UID_BASE + job.slot
     limits = sandbox.Limits(**{**job.limits, "uid": uid, "gid": gid})
     state = {"root": root, "db_url": f"sqlite:///{root / 'gradebook.db'}", "work": root / "work",
              "runtime": root / "runtime", "kernels": root / "kernels", "uid": uid, "gid": gid, "limits": limits}
-    for d in ("work", "runtime"):
-        state[d].mkdir()
-        os.chown(state[d], uid, gid)
     _write_kernel_spec(state, bundle, job)
     _STATE[key] = state
     return state
@@ -209,9 +220,12 @@ def _kernel_env(state, job):
 
 
 def _fresh_workdir(state, bundle):
+    """A new work dir and runtime dir for each submission: nothing the last one did (files, modes) carries over."""
+    for d in ("work", "runtime"):
+        shutil.rmtree(state[d], ignore_errors=True)
+        state[d].mkdir(mode=0o700)
+        os.chown(state[d], state["uid"], state["gid"])
     work = state["work"]
-    for child in work.iterdir():
-        shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
     for rel, data in bundle.release_files.items():
         target = work / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -238,33 +252,6 @@ def _warm_matplotlib(work):
 
 
 # ------------------------------------------------------------------ grading
-
-
-_TAMPER_PATTERNS = [
-    (r"input_transformers|ast_transformers|register_magic|events\.register", "changes how IPython runs later cells"),
-    (r"sys\.set(profile|trace)|settrace", "installs a profiler or tracer"),
-    (r"course_lib\.grading|\bagent\b\s*\.", "touches the grader's agent"),
-    (r"\bchecks\s*\.\s*\w+\s*=|setattr\(\s*checks", "replaces a check helper"),
-    (r"\b(np|numpy)\s*\.\s*(\w+\.)*\w+\s*=(?!=)|setattr\(\s*(np|numpy)", "monkeypatches numpy"),
-    (r"def\s+__eq__|__eq__\s*=", "defines __eq__ (an answer that equals anything?)"),
-    (r"\bctypes\b|gc\.get_referrers|sys\.modules\[", "reaches into the interpreter"),
-]
-
-
-def tamper_signs(nb):
-    """Reasons to look at a submission: suspicious code in the cells a student could edit (checked here, not in the kernel)."""
-    from nbgrader import utils
-
-    found = []
-    for cell in nb.cells:
-        if cell.cell_type != "code" or utils.is_locked(cell):
-            continue
-        for pattern, what in _TAMPER_PATTERNS:
-            match = re.search(pattern, cell.source)
-            if match:
-                line = next(l for l in cell.source.splitlines() if match.group(0) in l).strip()
-                found.append(f"tampering suspected: a cell {what}: `{line[:120]}`")
-    return list(dict.fromkeys(found))
 
 
 def _known_ids(state, assignment, name):
@@ -299,7 +286,10 @@ def _unknown_cells_demoted(nb, known, notes):
     seen = set()
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader")
-        if not meta:
+        if meta is None:
+            continue
+        if not isinstance(meta, dict) or not meta:  # {} or junk: nbgrader's preprocessors would raise on it
+            del cell.metadata["nbgrader"]
             continue
         gid = meta.get("grade_id")
         if gid in known and gid not in seen:
@@ -362,14 +352,16 @@ def _run_notebook(nb, job, state, timings):
             timings["kernel_start_s"] = round(time.monotonic() - t0, 3)
             session = KernelSession(client, time.monotonic() + job.timeout,
                                     output_limit=int(job.output_limit_mb * 2**20))
-            index = None
+            index, locked = None, []
             try:
                 for index, cell in enumerate(nb.cells):
                     if cell.cell_type != "code":
                         continue
                     if utils.is_grade(cell) and not utils.is_solution(cell):  # a test, not a student's answer
-                        verdicts[index] = _grade_cell(cell, index, session, notes)
+                        verdicts[index] = _grade_cell(cell, index, session, notes, trusted_prelude(locked))
                     else:
+                        if utils.is_locked(cell):  # the instructor's code (OverwriteCells restored it)
+                            locked.append(cell.source)
                         session.execute(cell, index)
             except KernelStopped as stop:
                 status = str(stop)
@@ -388,14 +380,21 @@ def _run_notebook(nb, job, state, timings):
     return status, message, verdicts, notes
 
 
-def _grade_cell(cell, index, session, notes):
-    """A grade cell's verdict: replayed in the grader, or (if it cannot be) run in the kernel and flagged."""
+def _grade_cell(cell, index, session, notes, prelude):
+    """A grade cell's verdict: replayed in the grader; if it cannot be, run in the kernel (flagged) when
+    it has nothing hidden, or else held for grading by hand (a hidden test never reaches the kernel)."""
+    gid = cell.metadata.nbgrader["grade_id"]
     try:
-        cell.outputs = [nbformat.from_dict(o) for o in run_grade_cell(cell.source, session)]
+        cell.outputs = [nbformat.from_dict(o) for o in run_grade_cell(cell.source, session, prelude)]
         return "grader"
     except Unsupported as why:
-        notes.append(f"{cell.metadata.nbgrader['grade_id']} was graded inside the student's kernel "
-                     f"(not tamper-proof): {why}")
+        if "BEGIN HIDDEN TESTS" in cell.source:
+            notes.append(f"{gid} is held for grading by hand (0 until then): {why}")
+            cell.outputs = [nbformat.v4.new_output("error", ename="HeldForReview", traceback=[],
+                                                   evalue=f"this test could not be run safely ({why}); "
+                                                          "your instructor will grade it by hand")]
+            return "held"
+        notes.append(f"{gid} was graded inside the student's kernel (not tamper-proof): {why}")
         session.execute(cell, index)
         return "kernel"
 
