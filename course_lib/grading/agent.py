@@ -26,7 +26,7 @@ from . import wire
 
 MIME = "text/x-course-grade-reply"
 
-__all__ = ["MIME", "call", "lookup"]
+__all__ = ["MIME", "call", "call_many", "lookup"]
 
 
 def _reply(payload):
@@ -68,11 +68,21 @@ def lookup(name):
 
 def call(request):
     """Call the student's function as the request says; reply with its result as plain data."""
-    from course_lib import checks
+    req = wire.loads(request, allow_pickle=True)
+    _reply(_call_one(_namespace()[req["name"]], req["args"], req["kwargs"], req["given"]))
 
+
+def call_many(request):
+    """Several calls of one function in a row (a hidden test's cases): one reply, a list."""
     req = wire.loads(request, allow_pickle=True)
     fn = _namespace()[req["name"]]
-    args, kwargs, given = list(req["args"]), dict(req["kwargs"]), dict(req["given"])
+    _reply({"replies": [_call_one(fn, c["args"], c["kwargs"], req["given"]) for c in req["calls"]]})
+
+
+def _call_one(fn, args, kwargs, given):
+    from course_lib import checks
+
+    args, kwargs, given = list(args), dict(kwargs), dict(given)
     before = {i: a.copy() for i, a in enumerate(args) if isinstance(a, np.ndarray)}
     reply = {}
     with warnings.catch_warnings(record=True) as caught:
@@ -94,4 +104,4 @@ def call(request):
     reply["called"] = [list(c) for c in called[:20]]
     reply["mutated"] = {str(i): wire.encode(args[i]) for i, old in before.items()
                         if isinstance(args[i], np.ndarray) and args[i].tobytes() != old.tobytes()}
-    _reply(reply)
+    return reply

