@@ -25,8 +25,8 @@ import copy
 import hashlib
 import json
 import math
+import multiprocessing.util
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -37,12 +37,12 @@ import nbformat
 
 from . import sandbox, wire
 from .agent import MIME
+from .kernels import KernelSupply, matplotlib_cache_dir
 from .replay import KernelStopped, Unsupported, run_grade_cell, trusted_prelude
 from .scan import tamper_signs
 
 __all__ = ["Bundle", "Job", "grade"]
 
-KERNEL_NAME = "course-sandbox"
 UID_BASE = 61000  # worker k runs student code as uid UID_BASE + k: its own process count, no shared files
 _STATE = {}  # per process: the worker's scratch, keyed by bundle hash
 
@@ -149,22 +149,6 @@ def _client_class():
     return SandboxClient
 
 
-def _kernel_manager(state, uid, gid):
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-
-    class SandboxKernelManager(AsyncKernelManager):
-        def write_connection_file(self, **kwargs):
-            super().write_connection_file(**kwargs)
-            os.chown(self.connection_file, uid, gid)  # the kernel runs as uid and must read it
-
-    runtime = state["runtime"]
-    return SandboxKernelManager(
-        kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(state["kernels"])]),
-        transport="ipc", ip=str(runtime / "k"), connection_file=str(runtime / "kernel.json"),
-    )
-
-
 # ------------------------------------------------------------------ scratch
 
 
@@ -179,81 +163,14 @@ def _worker_state(bundle, job):
     db = root / "gradebook.db"
     db.touch(mode=0o600)  # the hidden tests are in it: root only
     db.write_bytes(bundle.gradebook)
-    import multiprocessing.util
-
     multiprocessing.util.Finalize(None, shutil.rmtree, args=(root, True), exitpriority=10)  # at worker exit
     uid = gid = UID_BASE + job.slot
     limits = sandbox.Limits(**{**job.limits, "uid": uid, "gid": gid})
-    state = {"root": root, "db_url": f"sqlite:///{root / 'gradebook.db'}", "work": root / "work",
-             "runtime": root / "runtime", "kernels": root / "kernels", "uid": uid, "gid": gid, "limits": limits}
-    _write_kernel_spec(state, bundle, job)
+    supply = KernelSupply(root, bundle, job.unsafe, limits)
+    multiprocessing.util.Finalize(None, supply.close, exitpriority=20)  # the spare kernel, before the files go
+    state = {"root": root, "db_url": f"sqlite:///{root / 'gradebook.db'}", "limits": limits, "kernels": supply}
     _STATE[key] = state
     return state
-
-
-def _write_kernel_spec(state, bundle, job):
-    import sys
-
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    if job.unsafe:
-        argv = sandbox.unsafe_wrap(argv)
-    else:
-        layout = sandbox.default_layout(str(state["work"]), str(state["runtime"]),
-                                        extra_hide=tuple(bundle.hide) + (str(state["root"].parent),))
-        argv = sandbox.wrap(argv, state["limits"], layout)
-    spec_dir = state["kernels"] / KERNEL_NAME
-    spec_dir.mkdir(parents=True)
-    (spec_dir / "kernel.json").write_text(json.dumps(
-        {"argv": argv, "display_name": "course grade sandbox", "language": "python", "interrupt_mode": "signal"}))
-
-
-def _kernel_env(state, job):
-    """A clean environment: nothing of the grader's (tokens, paths) leaks into the student's kernel."""
-    work = str(state["work"])
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": work, "LANG": "C.UTF-8",
-        "PYTHONHASHSEED": str(job.seed), "PYTHONDONTWRITEBYTECODE": "1",
-        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-        "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": f"{work}/.matplotlib",
-        "IPYTHONDIR": f"{work}/.ipython", "JUPYTER_RUNTIME_DIR": str(state["runtime"]),
-    }
-
-
-def _fresh_workdir(state, bundle):
-    """A new work dir and runtime dir for each submission: nothing the last one did (files, modes) carries over."""
-    for d in ("work", "runtime"):
-        shutil.rmtree(state[d], ignore_errors=True)
-        state[d].mkdir(mode=0o700)
-        os.chown(state[d], state["uid"], state["gid"])
-    work = state["work"]
-    for rel, data in bundle.release_files.items():
-        target = work / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    _warm_matplotlib(work)
-    for path in [work, *work.rglob("*")]:
-        os.lchown(path, state["uid"], state["gid"])
-
-
-_MPL_CACHE = {}
-
-
-def _warm_matplotlib_cache_dir():
-    if "dir" not in _MPL_CACHE:
-        import matplotlib
-
-        _MPL_CACHE["dir"] = Path(matplotlib.get_cachedir())
-        import matplotlib.font_manager  # noqa: F401  (builds the cache if missing)
-    return _MPL_CACHE["dir"]
-
-
-def _warm_matplotlib(work):
-    """Copy matplotlib's font cache in: building it costs seconds and writes to stderr."""
-    _warm_matplotlib_cache_dir()
-    target = work / ".matplotlib"
-    target.mkdir(exist_ok=True)
-    for f in _MPL_CACHE["dir"].glob("fontlist*.json"):
-        shutil.copy(f, target / f.name)
 
 
 # ------------------------------------------------------------------ grading
@@ -340,48 +257,64 @@ def _exercise(cell, verdict):
             "message": message, "verdict": verdict}
 
 
+def _connect(nb, job, state):
+    """A client connected to a ready kernel (the spare, usually); a second try with a new one if it fails."""
+    for attempt in (1, 2):
+        kernel = state["kernels"].take(job) if attempt == 1 else state["kernels"].launch(job)
+        client = _client_class()(nb, km=kernel.km, allow_errors=True, timeout=int(job.timeout), startup_timeout=60,
+                                 resources={"metadata": {"path": str(kernel.place["work"])}})
+        try:
+            client.start_new_kernel_client()
+            return client, kernel, None
+        except Exception as err:  # it died while booting (or never answered)
+            kernel.stop()
+            problem = f"the kernel could not start ({type(err).__name__}: {err})"
+    return None, None, problem
+
+
 def _run_notebook(nb, job, state, timings):
     """Execute the protected notebook; returns (status, message, verdicts by cell index, notes)."""
     from nbgrader import utils
 
-    client = _client_class()(nb, km=_kernel_manager(state, state["uid"], state["gid"]), allow_errors=True,
-                             timeout=int(job.timeout), startup_timeout=60, kernel_name=KERNEL_NAME,
-                             resources={"metadata": {"path": str(state["work"])}})
     verdicts, notes = {}, []
     status, message = "graded", ""
     t0 = time.monotonic()
+    client, kernel, problem = _connect(nb, job, state)
+    if problem:
+        timings["kernel_start_s"] = round(time.monotonic() - t0, 3)
+        return "crashed", problem, verdicts, notes
     try:
-        # The kernel's own stdout/stderr (start-up notes, a jail error) go to a log, not the grader's terminal.
-        log = open(state["root"] / "kernel.log", "ab")
-        with log, client.setup_kernel(env=_kernel_env(state, job), cwd=str(state["work"]), stdout=log, stderr=log):
-            timings["kernel_start_s"] = round(time.monotonic() - t0, 3)
-            session = KernelSession(client, time.monotonic() + job.timeout,
-                                    output_limit=int(job.output_limit_mb * 2**20))
-            index, locked = None, []
-            try:
-                for index, cell in enumerate(nb.cells):
-                    if cell.cell_type != "code":
-                        continue
-                    if utils.is_grade(cell) and not utils.is_solution(cell):  # a test, not a student's answer
-                        verdicts[index] = _grade_cell(cell, index, session, notes, trusted_prelude(locked))
-                    else:
-                        if utils.is_locked(cell):  # the instructor's code (OverwriteCells restored it)
-                            locked.append(cell.source)
-                        session.execute(cell, index)
-            except KernelStopped as stop:
-                status = str(stop)
-                where = f"cell {index + 1}" if index is not None else "start-up"
-                message = (f"the notebook ran longer than {job.timeout:g} s (an infinite loop?): stopped at {where}"
-                           if status == "timeout" else
-                           f"the kernel died at {where} (os._exit, a crash, or a resource limit: "
-                           f"memory {state['limits'].memory_mb} MB, CPU {state['limits'].cpu_s} s)")
-            notes.extend(session.notes)
-            if client.flooded:
-                notes.append(f"the notebook printed more than {job.output_limit_mb:g} MB: the rest was dropped")
-                message = message or notes[-1]
+        # the kernel was started ahead of time: kernel_start_s is the wait for it to be ready
+        timings["kernel_start_s"] = round(time.monotonic() - t0, 3)
+        session = KernelSession(client, time.monotonic() + job.timeout,
+                                output_limit=int(job.output_limit_mb * 2**20))
+        index, locked = None, []
+        try:
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                if utils.is_grade(cell) and not utils.is_solution(cell):  # a test, not a student's answer
+                    verdicts[index] = _grade_cell(cell, index, session, notes, trusted_prelude(locked))
+                else:
+                    if utils.is_locked(cell):  # the instructor's code (OverwriteCells restored it)
+                        locked.append(cell.source)
+                    session.execute(cell, index)
+        except KernelStopped as stop:
+            status = str(stop)
+            where = f"cell {index + 1}" if index is not None else "start-up"
+            message = (f"the notebook ran longer than {job.timeout:g} s (an infinite loop?): stopped at {where}"
+                       if status == "timeout" else
+                       f"the kernel died at {where} (os._exit, a crash, or a resource limit: "
+                       f"memory {state['limits'].memory_mb} MB, CPU {state['limits'].cpu_s} s)")
+        notes.extend(session.notes)
+        if client.flooded:
+            notes.append(f"the notebook printed more than {job.output_limit_mb:g} MB: the rest was dropped")
+            message = message or notes[-1]
     finally:
         timings["execute_s"] = round(time.monotonic() - t0 - timings.get("kernel_start_s", 0), 3)
-        _stop_kernel(client)
+        if client.kc is not None:
+            client.kc.stop_channels()
+        kernel.stop()
     return status, message, verdicts, notes
 
 
@@ -402,24 +335,6 @@ def _grade_cell(cell, index, session, notes, prelude):
         notes.append(f"{gid} was graded inside the student's kernel (not tamper-proof): {why}")
         session.execute(cell, index)
         return "kernel"
-
-
-def _stop_kernel(client):
-    km = client.km
-    if km is None:
-        return
-    from jupyter_core.utils import run_sync
-
-    try:
-        if client.kc is not None:
-            client.kc.stop_channels()
-        run_sync(km.shutdown_kernel)(now=True)
-    except Exception:  # already dead: make sure of it below
-        pass
-    try:
-        run_sync(km.cleanup_resources)()
-    except Exception:
-        pass
 
 
 def _sanitized(nb):
@@ -449,7 +364,6 @@ def _grade_notebook(name, data, job, state, bundle):
         result.update(status="invalid", message=f"{name}.ipynb is not a valid notebook: {type(err).__name__}: {err}"[:500])
         return result, None, []
     review = tamper_signs(nb) + cell_notes
-    _fresh_workdir(state, bundle)
     status, message, verdicts, notes = _run_notebook(nb, job, state, result["timings"])
     from nbgrader import utils
 
@@ -481,7 +395,7 @@ def warm_up(locked_sources=()):
     feedback_html(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]),
                   {"name": "warm-up", "status": "graded", "message": "", "score": 0, "max_score": 0, "exercises": []},
                   student_id="warm-up", assignment="warm-up")
-    _warm_matplotlib_cache_dir()
+    matplotlib_cache_dir()
     for code in trusted_prelude(locked_sources):
         try:
             exec(code, {})

@@ -1,0 +1,159 @@
+"""Sandboxed kernels for one worker: one grades a submission while the next one boots.
+
+A kernel takes about 0.4 s to start (Python, IPython, ZMQ), most of a small
+notebook's grading time. Each worker therefore keeps two *places* (a work dir,
+a runtime dir for the IPC sockets, a kernel spec whose sandbox shows exactly
+those) and, while a submission runs in one, starts the next kernel in the
+other. A kernel serves one submission only and starts in a freshly made work
+dir, so nothing carries over from one student to the next.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import sandbox
+
+__all__ = ["Kernel", "KernelSupply"]
+
+
+@dataclass
+class Kernel:
+    km: object  # jupyter_client AsyncKernelManager, kernel started
+    place: dict  # {"work": Path, "runtime": Path, ...}
+    log: object  # the file the kernel's own stdout/stderr go to
+    seed: int
+    started: float  # time.monotonic() at launch
+
+    def stop(self):
+        """Kill the kernel and everything it started (the sandbox's namespace goes with it)."""
+        from jupyter_core.utils import run_sync
+
+        try:
+            run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception:  # already dead
+            pass
+        try:
+            run_sync(self.km.cleanup_resources)()
+        except Exception:
+            pass
+        self.log.close()
+
+
+class KernelSupply:
+    """Two places and at most one spare kernel, for one worker (one uid, one gradebook copy)."""
+
+    def __init__(self, root, bundle, unsafe, limits):
+        self.root, self.bundle, self.unsafe, self.limits = Path(root), bundle, unsafe, limits
+        self.places = [self._make_place(i) for i in (0, 1)]
+        self.spare, self._next = None, 0
+
+    def take(self, job):
+        """A started kernel for ``job`` (the spare if it suits), and the next spare set booting."""
+        kernel, self.spare = self.spare, None
+        if kernel is None or kernel.seed != job.seed:
+            if kernel is not None:
+                kernel.stop()
+            kernel = self.launch(job)
+        self.spare = self.launch(job)
+        return kernel
+
+    def launch(self, job):
+        from jupyter_core.utils import run_sync
+
+        place = self.places[self._next]
+        self._next = 1 - self._next
+        self._fresh(place)
+        km = self._manager(place)
+        log = open(self.root / "kernel.log", "ab")  # start-up notes, a jail error: not the grader's terminal
+        run_sync(km.start_kernel)(env=self._env(place, job), cwd=str(place["work"]), stdout=log, stderr=log)
+        return Kernel(km, place, log, job.seed, time.monotonic())
+
+    def close(self):
+        if self.spare is not None:
+            self.spare.stop()
+            self.spare = None
+
+    # -------------------------------------------------------------- places
+
+    def _make_place(self, i):
+        place = {"work": self.root / f"work{i}", "runtime": self.root / f"runtime{i}",
+                 "kernels": self.root / f"kernels{i}", "name": f"course-sandbox-{i}"}
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        if self.unsafe:
+            argv = sandbox.unsafe_wrap(argv)
+        else:
+            layout = sandbox.default_layout(str(place["work"]), str(place["runtime"]),
+                                            extra_hide=tuple(self.bundle.hide) + (str(self.root.parent),))
+            argv = sandbox.wrap(argv, self.limits, layout)
+        spec = place["kernels"] / place["name"]
+        spec.mkdir(parents=True)
+        (spec / "kernel.json").write_text(json.dumps(
+            {"argv": argv, "display_name": "course grade sandbox", "language": "python", "interrupt_mode": "signal"}))
+        return place
+
+    def _fresh(self, place):
+        """New work and runtime dirs: nothing a previous submission did there (files, modes) carries over."""
+        uid, gid = self.limits.uid, self.limits.gid
+        for d in ("work", "runtime"):
+            shutil.rmtree(place[d], ignore_errors=True)
+            place[d].mkdir(mode=0o700)
+            os.chown(place[d], uid, gid)
+        work = place["work"]
+        for rel, data in self.bundle.release_files.items():
+            target = work / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        target = work / ".matplotlib"  # matplotlib's font cache: building it costs seconds and writes to stderr
+        target.mkdir()
+        for f in matplotlib_cache_dir().glob("fontlist*.json"):
+            shutil.copy(f, target / f.name)
+        for path in [work, *work.rglob("*")]:
+            os.lchown(path, uid, gid)
+
+    def _manager(self, place):
+        from jupyter_client.kernelspec import KernelSpecManager
+        from jupyter_client.manager import AsyncKernelManager
+
+        uid, gid = self.limits.uid, self.limits.gid
+
+        class SandboxKernelManager(AsyncKernelManager):
+            def write_connection_file(self, **kwargs):
+                super().write_connection_file(**kwargs)
+                os.chown(self.connection_file, uid, gid)  # the kernel runs as uid and must read it
+
+        runtime = place["runtime"]
+        return SandboxKernelManager(
+            kernel_name=place["name"], kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(place["kernels"])]),
+            transport="ipc", ip=str(runtime / "k"), connection_file=str(runtime / "kernel.json"))
+
+    @staticmethod
+    def _env(place, job):
+        """A clean environment: nothing of the grader's (tokens, paths) leaks into the student's kernel."""
+        work = str(place["work"])
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": work, "LANG": "C.UTF-8",
+            "PYTHONHASHSEED": str(job.seed), "PYTHONDONTWRITEBYTECODE": "1",
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": f"{work}/.matplotlib",
+            "IPYTHONDIR": f"{work}/.ipython", "JUPYTER_RUNTIME_DIR": str(place["runtime"]),
+        }
+
+
+_MPL_CACHE = {}
+
+
+def matplotlib_cache_dir():
+    """Where this process's matplotlib keeps its font cache (built once if missing)."""
+    if "dir" not in _MPL_CACHE:
+        import matplotlib
+        import matplotlib.font_manager  # noqa: F401  (builds the cache if missing)
+
+        _MPL_CACHE["dir"] = Path(matplotlib.get_cachedir())
+    return _MPL_CACHE["dir"]
