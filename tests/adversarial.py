@@ -163,6 +163,23 @@ def cases(course, submissions, out, port, scratch):
         "    if req['name'] == 'sigmoid':\n"
         "        return _agent._reply({'ok': _wire.encode(_act.sigmoid(*req['args'])), 'warnings': [], 'called': [],"
         " 'mutated': {}})\n    return _real(request)\n\n_agent.call = _fake\n"))), 0, review=True, forges=True))
+    add(Case("fake_checks", "rebinds `checks` to an object whose checks always pass", _bytes(notebook(sigmoid=(
+        "class _C:\n    @staticmethod\n    def check_function(*a, **k):\n        return None\n"
+        "    expect_close = expect_derivative = expect_silent = check_function\n\nchecks = _C()\n"))), 0))
+    add(Case("leak_hidden", "prints every earlier input mentioning the reference (hidden tests, if sent)", _bytes(notebook(
+        sigmoid=_sigmoid_plus("_seen = []"),
+        staged="for _s in _ih:\n    if '_ref' in _s or 'HIDDEN' in _s:\n        print(_s.replace('HIDDEN', 'H-I-D-D-E-N'))\n")),
+        2))
+    add(Case("copy_reference", "copies course_lib's source with inspect and exec", _bytes(notebook(sigmoid=(
+        "import inspect\nimport course_lib.activations as _A\n_ns = {'__name__': 'mine'}\n"
+        "exec(compile(inspect.getsource(_A), '<mine>', 'exec'), _ns)\nsigmoid = _ns['sigmoid']\n"))),
+        0, review=True, forges=True))
+    add(Case("chmod_places", "sigmoid right; makes its work and runtime dirs unusable", _bytes(notebook(sigmoid=_sigmoid_plus(
+        "import os\nfor _d in (os.environ.get('JUPYTER_RUNTIME_DIR', '.'), '.'):\n    try:\n        os.chmod(_d, 0)\n"
+        "    except OSError:\n        pass"))), 2))
+    add(Case("fake_replies", "publishes 8 × 20 MB messages dressed as the grader's replies", _bytes(notebook(sigmoid=(
+        "from IPython.display import publish_display_data\nfor _ in range(8):\n"
+        "    publish_display_data({'text/x-course-grade-reply': 'x' * (20 * 2**20)})\n"))), 0, review=True))
     add(Case("calls_reference", "sigmoid = course_lib's", _bytes(notebook(
         sigmoid="from course_lib.activations import sigmoid\n")), 0))
     add(Case("kill_all", "sigmoid right, then kill -9 every process it can", _bytes(notebook(sigmoid=_sigmoid_plus(

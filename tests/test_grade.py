@@ -190,6 +190,12 @@ def test_feedback_never_shows_hidden_tests(batch):
 
 
 @needs_sandbox
+def test_messages_dressed_as_grader_replies_are_dropped(batch):
+    page = batch["out"] / "autograded" / "fake_replies" / A / f"{A}.ipynb"
+    assert page.stat().st_size < 2 * 2**20
+
+
+@needs_sandbox
 def test_feedback_explains_the_mistake(batch):
     page = html.unescape((batch["out"] / "feedback" / "honest_bug" / A / f"{A}.html").read_text())
     assert "the second factor is 1 − σ(z), not 1 − z" in page
