@@ -36,6 +36,9 @@ _NAMES = {
     "__eq__": "defines __eq__ (an answer that equals anything?)",
     "_reply": "touches the grader's agent", "agent": "touches the grader's agent",
 }
+_IMPORTS = {"ctypes": "reaches into the interpreter", "gc": "reaches into the interpreter",
+            "inspect": "reads library source code", "importlib": "imports by computed name",
+            "builtins": "changes builtins"}
 _MODULES_PATCHED = {"np", "numpy", "checks", "math", "course_lib", "plt", "plots", "scipy"}
 _TEXT = re.compile(r"grading|agent|_reply|transformers|course_lib\.(activations|gates|layers|calculus|worked_example|"
                    r"network|losses)")
@@ -78,6 +81,8 @@ def _signs_in(tree, source):
             names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
             if any(_TEXT.search(n or "") for n in names):
                 what = "imports the grader's or the reference's modules"
+            elif any(n.split(".")[0] in _IMPORTS for n in names if n):
+                what = next(_IMPORTS[n.split(".")[0]] for n in names if n and n.split(".")[0] in _IMPORTS)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _TEXT.search(node.value):
             what = "names the grader's or the reference's modules"
         if what:
