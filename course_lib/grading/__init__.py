@@ -3,7 +3,10 @@
 Modules, one job each:
 
 * ``sandbox`` / ``jail`` — run a kernel isolated: namespaces, an unprivileged
-  user, resource limits, hidden directories.
+  user, a root file system of its own (system, Python, course_lib; read-only),
+  a size-limited work dir, rlimits and per-sandbox cgroups.
+* ``kernels`` — a worker's kernels: one grades while the next one boots.
+* ``scan`` — signs of tampering in the student's code, read by the grader.
 * ``wire`` — the plain-data codec between the grader and a sandboxed kernel.
 * ``agent`` — the side of the protocol that runs inside the student's kernel.
 * ``replay`` — runs the hidden tests in the grader's own process, with the

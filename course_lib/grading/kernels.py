@@ -44,6 +44,7 @@ class Kernel:
         except Exception:
             pass
         self.log.close()
+        sandbox.cleanup_cgroups()  # a killed sandbox cannot remove its own (empty) cgroups
 
 
 class KernelSupply:

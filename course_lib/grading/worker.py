@@ -265,6 +265,10 @@ def _connect(nb, job, state):
                                  resources={"metadata": {"path": str(kernel.place["work"])}})
         try:
             client.start_new_kernel_client()
+            # The kernel has made its sockets: from now on the runtime dir is root's, so student code
+            # can neither fill it (it is on the host's disk) nor lock the grader out of it.
+            os.chown(kernel.place["runtime"], 0, 0)
+            os.chmod(kernel.place["runtime"], 0o711)
             return client, kernel, None
         except Exception as err:  # it died while booting (or never answered)
             kernel.stop()
