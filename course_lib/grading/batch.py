@@ -28,7 +28,7 @@ from pathlib import Path
 
 from . import report, sandbox
 from .submissions import find_submissions
-from .worker import Bundle, Job, grade, warm_up
+from .worker import Bundle, Job, grade
 
 __all__ = ["GradeRun", "run"]
 
@@ -86,7 +86,8 @@ def _bundle(run_, coursedir):
             if f.is_file() and f.suffix != ".ipynb" and ".ipynb_checkpoints" not in f.parts:
                 extra[f.relative_to(release_dir).as_posix()] = f.read_bytes()
     hide = tuple(str(Path(p).resolve()) for p in (coursedir.root, run_.submissions, run_.out))
-    return Bundle(course_id=coursedir.course_id, gradebook=Path(db_path).read_bytes(), release_files=extra, hide=hide)
+    return Bundle(course_id=coursedir.course_id, gradebook=Path(db_path).read_bytes(), release_files=extra, hide=hide,
+                  locked_sources=tuple(_locked_sources(coursedir, run_.assignment)))
 
 
 # ------------------------------------------------------------------ workers
@@ -130,7 +131,7 @@ def _dask_task(job, bundle):
 
 
 def _locked_sources(coursedir, assignment):
-    """The instructor's locked, non-test cells of the assignment (for warm_up)."""
+    """The instructor's locked, non-test cells of the assignment (workers import what they import, early)."""
     from nbgrader.api import Gradebook
 
     with Gradebook(coursedir.db_url) as gb:
@@ -249,8 +250,6 @@ def run(run_):
         bundle = _bundle(run_, coursedir)
         bundle.scratch = tempfile.mkdtemp(prefix="course-grade-run-")  # the workers' scratch dirs, removed below
         os.chmod(bundle.scratch, 0o711)
-        if not run_.dask:
-            warm_up(_locked_sources(coursedir, run_.assignment))  # once here, not in every forked worker
         results = _run_dask(jobs, bundle, run_.dask) if run_.dask else _run_local(jobs, bundle, max(1, run_.workers))
         try:
             _write_results(results, records, extra, out, coursedir, run_, len(jobs), max_score)

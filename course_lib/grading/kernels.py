@@ -132,7 +132,8 @@ class KernelSupply:
         runtime = place["runtime"]
         return SandboxKernelManager(
             kernel_name=place["name"], kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(place["kernels"])]),
-            transport="ipc", ip=str(runtime / "k"), connection_file=str(runtime / "kernel.json"))
+            transport="ipc", ip=str(runtime / "k"), connection_file=str(runtime / "kernel.json"),
+            client_class=f"{__name__}.QuickReadyClient")
 
     @staticmethod
     def _env(place, job):
@@ -145,6 +146,50 @@ class KernelSupply:
             "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": f"{work}/.matplotlib",
             "IPYTHONDIR": f"{work}/.ipython", "JUPYTER_RUNTIME_DIR": str(place["runtime"]),
         }
+
+
+def _quick_ready_client():
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class QuickReadyClient(AsyncKernelClient):
+        """jupyter_client's readiness check, without its 0.2 s of waiting for silence on IOPub at the end.
+
+        Ready means: a kernel_info reply on shell and a message on IOPub (the
+        subscription is live). Whatever else is queued is drained, not waited
+        for; nbclient ignores stray status messages anyway.
+        """
+
+        async def wait_for_ready(self, timeout=None):
+            deadline = time.monotonic() + (timeout or 60)
+            while True:
+                self.kernel_info()
+                try:
+                    reply = await self.shell_channel.get_msg(timeout=1)
+                    if reply["msg_type"] == "kernel_info_reply":
+                        await self.iopub_channel.get_msg(timeout=0.2)
+                        self._handle_kernel_info_reply(reply)
+                        break
+                except Empty:
+                    pass
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+            while True:
+                try:
+                    await self.iopub_channel.get_msg(timeout=0.005)
+                except Empty:
+                    return
+
+    return QuickReadyClient
+
+
+def __getattr__(name):  # jupyter_client imports the client class by its dotted name
+    if name == "QuickReadyClient":
+        return _quick_ready_client()
+    raise AttributeError(name)
 
 
 _MPL_CACHE = {}
