@@ -401,7 +401,8 @@ def report_overhead(o):
     _row("  (execute with the hidden tests in the kernel, as nbgrader)", floor["execute_hidden"], "",
          _delta(floor["execute_hidden"] - floor["execute"]))
     _row("course grade: record total_s", total, f"{total / floor['total']:.2f}")
-    _row("  kernel start through the sandbox", start, "", _delta(start - floor["start"]))
+    # A worker boots the next sandboxed kernel while a submission runs: what is left is the wait for it.
+    _row("  wait for a ready kernel (booted during the previous one)", start, "", _delta(start - floor["start"]))
     _row("  execute, hidden tests replayed in the grader", execute, "",
          f"{_delta(execute - floor['execute'])} ({_delta(execute - floor['execute_hidden'])} against the hidden "
          "tests run in the kernel)")
