@@ -28,7 +28,7 @@ class Exercise:
     """One exercise: a solution cell and the check and test cells after it."""
 
     name: str
-    status: str = "passed"  # passed | failed | not written
+    status: str = "passed"  # passed | failed | not written | not run
     messages: list = field(default_factory=list)
 
 
@@ -54,10 +54,15 @@ def summarise(nb):
         if meta.get("solution"):
             current = Exercise(meta.get("grade_id", f"cell {len(exercises) + 1}"))
             exercises.append(current)
+        if current is not None and cell.source.strip() and cell.get("execution_count") is None \
+                and not cell.get("outputs") and current.status == "passed":
+            current.status = "not run"  # the notebook stopped before this cell: nothing was checked
         error = _error_of(cell)
         if current is None or error is None:
             continue
         ename, evalue = error
+        if ename == "KeyboardInterrupt":
+            ename, evalue = "TimeoutError", "a cell ran longer than the time limit and was stopped (an infinite loop?)"
         if ename == "NotImplementedError" or "not written yet" in evalue:
             if current.status == "passed":
                 current.status = "not written"
@@ -113,7 +118,7 @@ def ipc_kernel_config(folder):
 
 
 def _print_report(path, exercises, problem, out=sys.stdout):
-    marks = {"passed": "✔", "failed": "✘", "not written": "·"}
+    marks = {"passed": "✔", "failed": "✘", "not written": "·", "not run": "–"}
     print(f"{path}", file=out)
     for ex in exercises:
         print(f"  {marks[ex.status]} {ex.name:<28} {ex.status}", file=out)
@@ -149,7 +154,7 @@ def _cmd_release(args):
 def _cmd_grade(args):
     import signal
 
-    from .grading.batch import GradeRun, run
+    from .grading.batch import GradeInputError, GradeRun, run
     from .grading.sandbox import SandboxUnavailable
 
     def stop(signum, frame):  # `kill` stops a run as cleanly as Ctrl-C: records kept, workers and kernels stopped
@@ -158,9 +163,10 @@ def _cmd_grade(args):
     signal.signal(signal.SIGTERM, stop)
     try:
         records = run(GradeRun(course=args.course, assignment=args.assignment, submissions=args.submissions,
-                               out=args.out, workers=args.workers, timeout=args.timeout, memory_mb=args.memory,
+                               out=args.out, workers=args.workers, timeout=args.timeout,
+                               cell_timeout=args.cell_timeout, memory_mb=args.memory,
                                seed=args.seed, unsafe=args.unsafe, dask=args.dask, progress=not args.quiet))
-    except SandboxUnavailable as err:
+    except (SandboxUnavailable, GradeInputError) as err:
         print(f"course grade: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -168,8 +174,9 @@ def _cmd_grade(args):
     counts = {}
     for r in records:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
-    review = sum(bool(r.get("needs_review")) for r in records)
-    print(f"{len(records)} submissions: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    review = sum(bool(r.get("needs_review")) or r["status"] != "graded" for r in records)
+    print(f"{len(records)} submission{'s' * (len(records) != 1)}: "
+          + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
           + f"; {review} need a look. Grades: {Path(args.out) / 'grades.csv'}; report: {Path(args.out) / 'report.html'}")
     return 0
 
@@ -203,8 +210,13 @@ def main(argv=None):
                         "<student>_*.ipynb, or a zip of either")
     p.add_argument("--out", required=True, help="output folder: grades.csv, report.html, feedback/, records/")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="parallel kernels (default: CPU count)")
-    p.add_argument("--timeout", type=float, default=60, help="wall-clock seconds per notebook (default: 60)")
-    p.add_argument("--memory", type=int, default=2048, help="memory limit per process, MB (default: 2048)")
+    p.add_argument("--timeout", type=float, default=300,
+                   help="wall-clock seconds per notebook; then everything it started is killed (default: 300)")
+    p.add_argument("--cell-timeout", type=float, default=None,
+                   help="seconds a cell may run before it is interrupted and the notebook goes on, as in nbgrader "
+                        "(default: the course's Execute.timeout, else 30)")
+    p.add_argument("--memory", type=int, default=2048,
+                   help="memory limit of each submission's sandbox (all its processes), MB (default: 2048)")
     p.add_argument("--course", default=".", help="nbgrader course root (default: .)")
     p.add_argument("--dask", metavar="ADDRESS", help="grade on a Dask cluster, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--seed", type=int, default=0, help="PYTHONHASHSEED of the kernels, recorded (default: 0)")

@@ -53,6 +53,8 @@ def test_an_infinite_loop_is_stopped_with_a_message(tmp_path):
     run = course("check", _filled(tmp_path, extra_cell="while True:\n    pass"), "--timeout", "3", timeout=120)
     assert run.returncode == 1
     assert "longer than 3" in run.stdout
+    # the loop sits before the first exercise: nothing after it ran, so nothing may be reported as passing
+    assert "0 of 5 exercises pass" in run.stdout and run.stdout.count("not run") == 5
 
 
 @pytest.mark.parametrize("content, words", [("{not json", "not a valid notebook"), (None, "no notebook at")])

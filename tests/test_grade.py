@@ -449,3 +449,41 @@ def test_ctrl_c_stops_at_once_keeps_records_and_a_rerun_grades_the_rest(tmp_path
     assert {n: (out / "records" / n).stat().st_mtime_ns for n in first} == first
     records = [json.loads(p.read_text()) for p in (out / "records").glob("*.json")]
     assert scores(records) == EXPECTED
+
+
+@needs_sandbox
+def test_a_looping_cell_is_interrupted_and_the_rest_graded_as_nbgrader_does(tmp_path):
+    course, subs = make_course(tmp_path), honest_set(tmp_path, n=0)
+    rel, sol = ROOT / "notebooks" / A / f"{A}.ipynb", ROOT / "solutions" / A / f"{A}.ipynb"
+    loops = {"in_function": "def tanh_grad(z):\n    while True:\n        pass", "in_cell": "while True:\n    pass"}
+    for student, code in loops.items():
+        path = subs / student / A / f"{A}.ipynb"
+        path.parent.mkdir(parents=True)
+        nbformat.write(completed(rel, sol, tanh_grad=code), path)
+    records = run(GradeRun(str(course), A, str(subs), str(tmp_path / "out"), timeout=60, cell_timeout=3, progress=False))
+    for r in records:
+        assert r["status"] == "timeout" and r["score"] == 10, (r["student_id"], r["score"], r["message"])
+        assert "interrupted" in r["message"] and "the rest of the notebook was graded" in r["message"]
+        spent = r["notebooks"][0]["timings"]["execute_s"]
+        assert spent < 3 * 3 + 5  # one time limit per looping cell or test, not one per hidden case
+
+
+def test_wrong_input_stops_with_a_message_not_an_empty_success(tmp_path):
+    course = make_course(tmp_path)
+    (tmp_path / "empty").mkdir()
+    base = [str(BIN / "course"), "grade", "--course", str(course), "--out", str(tmp_path / "out"), "--quiet"]
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    cases = {
+        ("02_sigmoid_gate", str(tmp_path / "empty")): "no assignment '02_sigmoid_gate'",
+        (A, str(tmp_path / "nowhere")): "no folder or zip at",
+        (A, str(tmp_path / "empty")): "no submissions of 02_sigmoid_gates",
+    }
+    for (assignment, submissions), words in cases.items():
+        done = subprocess.run(base + [assignment, "--submissions", submissions], env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 2 and words in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+    assert "its assignments: 02_sigmoid_gates" in subprocess.run(
+        base + ["02_sigmoid_gate", "--submissions", str(tmp_path / "empty")], env=env, capture_output=True, text=True,
+        timeout=120).stderr
+    assert not (tmp_path / "out" / "grades.csv").exists()

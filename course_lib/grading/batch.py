@@ -30,9 +30,13 @@ from . import report, sandbox
 from .submissions import find_submissions
 from .worker import Bundle, Job, grade
 
-__all__ = ["GradeRun", "run"]
+__all__ = ["GradeInputError", "GradeRun", "run"]
 
 log = logging.getLogger("course.grade")
+
+
+class GradeInputError(ValueError):
+    """The command cannot start: a wrong assignment name, no submissions where it was told to look."""
 
 
 @dataclass
@@ -42,7 +46,8 @@ class GradeRun:
     submissions: str
     out: str
     workers: int = 2
-    timeout: float = 60.0
+    timeout: float = 300.0  # wall clock per notebook
+    cell_timeout: float | None = None  # per cell, then interrupted; None: the course's Execute.timeout (or 30)
     memory_mb: int = 2048
     seed: int = 0
     unsafe: bool = False
@@ -73,8 +78,27 @@ def _course(run_):
             except MissingEntry:
                 pass
         if attempt == 1:  # not in the gradebook yet: nbgrader's generate_assignment puts it there
+            source = Path(coursedir.root) / coursedir.source_directory / run_.assignment
+            if not any(source.glob("*.ipynb")):
+                break
             release(run_.course, [run_.assignment])
-    raise SystemExit(f"course grade: no assignment {run_.assignment!r} in {run_.course}")
+    source = Path(coursedir.root) / coursedir.source_directory
+    known = sorted(p.name for p in source.iterdir() if p.is_dir()) if source.is_dir() else []
+    raise GradeInputError(f"no assignment {run_.assignment!r} in the course at {Path(run_.course).resolve()}"
+                          + (f"; its assignments: {', '.join(known)}" if known else ""))
+
+
+def _cell_timeout(run_):
+    """--cell-timeout, or what nbgrader autograde would use for this course."""
+    if run_.cell_timeout:
+        return float(run_.cell_timeout)
+    from ..release import load_course_config
+
+    config = load_course_config(run_.course)
+    for section in ("Execute", "ExecutePreprocessor"):
+        if "timeout" in config.get(section, {}) and config[section].timeout:
+            return float(config[section].timeout)
+    return 30.0  # nbgrader's default
 
 
 def _bundle(run_, coursedir):
@@ -218,6 +242,7 @@ def _write_gradebook(gb, record):
             except MissingEntry:
                 continue
             grade.auto_score = ex["score"]
+            grade.needs_manual_grade = ex["verdict"] in ("manual", "held")  # as nbgrader autograde sets it
     gb.db.commit()
 
 
@@ -230,8 +255,17 @@ def run(run_):
                     "Use this only for code you trust. ***")
         print("*** WARNING: --unsafe: student code runs WITHOUT a sandbox ***", file=sys.stderr)
     else:
-        print(f"sandbox: {sandbox.probe()}", file=sys.stderr)
+        checked = sandbox.probe().split(" + rlimits")[0]
+        print(f"sandbox: {checked}; per notebook: {run_.timeout:g} s, cells interrupted after "
+              f"{_cell_timeout(run_):g} s, {run_.memory_mb} MB", file=sys.stderr)
+    if not Path(run_.submissions).exists():
+        raise GradeInputError(f"no folder or zip at {run_.submissions}")
     subs, problems = find_submissions(run_.submissions, run_.assignment, names)
+    if not subs:
+        raise GradeInputError(
+            f"no submissions of {run_.assignment} in {run_.submissions}: expected "
+            f"<student>/{run_.assignment}/{names[0]}.ipynb, or <student>_*.ipynb files (a folder or a zip)"
+            + (f"; skipped: {'; '.join(problems[:5])}" if problems else ""))
     for p in problems:
         print(f"  note: {p}", file=sys.stderr)
     records, jobs = {}, []
@@ -241,11 +275,13 @@ def run(run_):
         if previous is not None:
             records[sub.student_id] = previous
         else:
-            jobs.append(Job(sub.student_id, run_.assignment, sub.notebooks, timeout=run_.timeout, limits=limits,
+            jobs.append(Job(sub.student_id, run_.assignment, sub.notebooks, timeout=run_.timeout,
+                            cell_timeout=_cell_timeout(run_), limits=limits,
                             seed=run_.seed, unsafe=run_.unsafe))
     extra = {sub.student_id: sub for sub in subs}
     print(f"{len(subs)} submissions of {run_.assignment}: {len(records)} already graded, {len(jobs)} to grade "
-          f"({'Dask at ' + run_.dask if run_.dask else f'{run_.workers} workers'})", file=sys.stderr)
+          f"({'Dask at ' + run_.dask if run_.dask else f'{run_.workers} worker' + 's' * (run_.workers != 1)})",
+          file=sys.stderr)
     if jobs:
         bundle = _bundle(run_, coursedir)
         bundle.scratch = tempfile.mkdtemp(prefix="course-grade-run-")  # the workers' scratch dirs, removed below

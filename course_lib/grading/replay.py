@@ -38,7 +38,7 @@ from .. import checks
 from . import wire
 from .agent import MIME
 
-__all__ = ["KernelStopped", "NoReply", "Proxy", "Unsupported", "run_grade_cell", "trusted_prelude"]
+__all__ = ["CallTimedOut", "KernelStopped", "NoReply", "Proxy", "Unsupported", "run_grade_cell", "trusted_prelude"]
 
 _AGENT = "__import__('course_lib.grading.agent', fromlist=['agent'])"
 _MESSAGE_LIMIT = 5000
@@ -57,6 +57,10 @@ class KernelStopped(BaseException):
     A BaseException, so that no ``except Exception`` in a test (or in
     ``checks``) can mistake it for the student's function failing.
     """
+
+
+class CallTimedOut(Exception):
+    """A call into the kernel ran past the cell time limit and was interrupted (the student's loop)."""
 
 
 class Unsupported(Exception):
@@ -102,6 +106,7 @@ class Proxy:
     def __init__(self, kernel, name):
         self._kernel, self.__name__ = kernel, name
         self._ahead = []  # [(request, reply)] fetched by prefetch(), in the order they will be asked
+        self._timed_out = None  # once a call loops, the test's later calls fail at once (one time limit per test)
 
     def __repr__(self):
         return f"<student function {self.__name__}>"
@@ -114,8 +119,13 @@ class Proxy:
             raise Unsupported(f"an argument of {self.__name__} cannot be sent to the kernel ({err})") from None
 
     def _ask(self, code):
+        if self._timed_out:
+            raise TimeoutError(self._timed_out)
         try:
             return ask(self._kernel, code)
+        except CallTimedOut as err:
+            self._timed_out = str(err)
+            raise TimeoutError(str(err)) from None  # the student's function looped: its error, not tampering
         except NoReply as err:
             getattr(self._kernel, "notes", []).append(
                 f"tampering suspected: the kernel did not answer the grader for {self.__name__} ({err})")
@@ -133,7 +143,7 @@ class Proxy:
                             "given": dict(given)}, pickle_unknown=True)
         try:
             replies = self._ask(f"{_AGENT}.call_many({batch!r})").get("replies", [])
-        except RuntimeError:
+        except (RuntimeError, TimeoutError):
             return  # each call will ask (and fail) on its own
         self._ahead = list(zip(requests, replies))
 

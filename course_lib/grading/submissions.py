@@ -63,7 +63,7 @@ def find_submissions(path, assignment, notebook_names):
         elif len(parts) >= 3:
             continue  # another assignment's folder
         else:  # LMS download: <student_id>_<anything>.ipynb
-            student = rel.name.split("_", 1)[0]
+            student = rel.stem.split("_", 1)[0]
             notebook = _notebook_for(rel.stem, notebook_names)
         if not _STUDENT_ID.fullmatch(student or ""):
             problems.append(f"{rel}: cannot tell the student id from the file name (skipped)")

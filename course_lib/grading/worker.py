@@ -38,7 +38,7 @@ import nbformat
 from . import sandbox, wire
 from .agent import MIME
 from .kernels import KernelSupply, matplotlib_cache_dir
-from .replay import KernelStopped, Unsupported, run_grade_cell, trusted_prelude
+from .replay import CallTimedOut, KernelStopped, Unsupported, run_grade_cell, trusted_prelude
 from .scan import tamper_signs
 
 __all__ = ["Bundle", "Job", "grade"]
@@ -74,7 +74,8 @@ class Job:
     student_id: str
     assignment: str
     notebooks: dict  # {notebook name: submitted bytes}; an expected notebook that is missing maps to None
-    timeout: float = 60.0  # wall clock for each notebook, seconds
+    timeout: float = 300.0  # wall clock for each notebook, seconds
+    cell_timeout: float = 60.0  # a cell running longer is interrupted and the notebook goes on (as in nbgrader)
     limits: dict = field(default_factory=dict)  # sandbox.Limits fields (uid is set per worker)
     output_limit_mb: float = 4.0
     seed: int = 0
@@ -83,28 +84,47 @@ class Job:
 
 
 class KernelSession:
-    """A running sandboxed kernel: runs cells and snippets under the notebook's deadline."""
+    """A running sandboxed kernel: runs cells and snippets under the notebook's deadline.
 
-    def __init__(self, client, deadline, output_limit):
-        self.client, self.deadline, self.notes = client, deadline, []
+    Like nbgrader, a cell that runs longer than ``cell_timeout`` is interrupted
+    and the notebook goes on (an infinite loop costs that exercise, not the
+    rest); the notebook as a whole stops at its deadline, kernel and all.
+    """
+
+    def __init__(self, client, deadline, output_limit, cell_timeout):
+        self.client, self.deadline, self.cell_timeout = client, deadline, cell_timeout
+        self.notes, self.interrupted = [], []
         client.output_limit = output_limit
 
     def _budget(self):
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise KernelStopped("timeout")
-        self.client.timeout = max(1, math.ceil(remaining))
+        self.client.timeout = max(1, math.ceil(min(self.cell_timeout, remaining)))
+        return self.client.timeout
 
-    def execute(self, cell, index):
+    def execute(self, cell, index, notebook_cell=True):
+        """Run one cell; returns False when it ran out of time and was interrupted."""
         from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-        self._budget()
+        limit = self._budget()
+        start = time.monotonic()
         try:
             self.client.execute_cell(cell, index, store_history=True)
         except CellTimeoutError:
             raise KernelStopped("timeout") from None
         except DeadKernelError:
             raise KernelStopped("crashed") from None
+        if time.monotonic() - start < limit:
+            return True
+        self._budget()  # the notebook's own deadline may be what ran out: then everything stops
+        if not notebook_cell:
+            return False
+        self.interrupted.append(index)
+        cell.outputs.append(nbformat.v4.new_output(
+            "error", ename="TimeoutError", traceback=[],
+            evalue=f"this cell ran longer than {limit} s and was interrupted (an infinite loop?)"))
+        return False
 
     def run(self, code):
         """Execute a snippet (not part of the notebook) and return its outputs."""
@@ -113,10 +133,12 @@ class KernelSession:
         self.client.nb = nbformat.v4.new_notebook(cells=[cell])
         self.client.awaiting_reply = True
         try:
-            self.execute(cell, 0)
+            finished = self.execute(cell, 0, notebook_cell=False)
         finally:
             self.client.nb = saved
             self.client.awaiting_reply = False
+        if not finished:
+            raise CallTimedOut(f"ran longer than {self.client.timeout} s and was interrupted (an infinite loop?)")
         return cell.outputs
 
 
@@ -265,6 +287,8 @@ def _connect(nb, job, state):
     for attempt in (1, 2):
         kernel = state["kernels"].take(job) if attempt == 1 else state["kernels"].launch(job)
         client = _client_class()(nb, km=kernel.km, allow_errors=True, timeout=int(job.timeout), startup_timeout=60,
+                                 interrupt_on_timeout=True, iopub_timeout=2,
+                                 error_on_timeout={"ename": "TimeoutError", "evalue": "interrupted", "traceback": []},
                                  resources={"metadata": {"path": str(kernel.place["work"])}})
         try:
             client.start_new_kernel_client()
@@ -294,7 +318,7 @@ def _run_notebook(nb, job, state, timings):
         # the kernel was started ahead of time: kernel_start_s is the wait for it to be ready
         timings["kernel_start_s"] = round(time.monotonic() - t0, 3)
         session = KernelSession(client, time.monotonic() + job.timeout,
-                                output_limit=int(job.output_limit_mb * 2**20))
+                                output_limit=int(job.output_limit_mb * 2**20), cell_timeout=job.cell_timeout)
         index, locked = None, []
         try:
             for index, cell in enumerate(nb.cells):
@@ -308,12 +332,16 @@ def _run_notebook(nb, job, state, timings):
                     session.execute(cell, index)
         except KernelStopped as stop:
             status = str(stop)
-            where = f"cell {index + 1}" if index is not None else "start-up"
+            where = _where(nb, index) if index is not None else "start-up"
             message = (f"the notebook ran longer than {job.timeout:g} s (an infinite loop?): stopped at {where}"
                        if status == "timeout" else
                        f"the kernel died at {where} (os._exit, a crash, or a resource limit: "
                        f"memory {state['limits'].memory_mb} MB, CPU {state['limits'].cpu_s} s)")
         notes.extend(session.notes)
+        if session.interrupted and status == "graded":
+            status = "timeout"
+            message = (f"{_where(nb, session.interrupted[0])} ran longer than {job.cell_timeout:g} s and was "
+                       "interrupted (an infinite loop?); the rest of the notebook was graded")
         if client.flooded:
             notes.append(f"the notebook printed more than {job.output_limit_mb:g} MB: the rest was dropped")
             message = message or notes[-1]
@@ -323,6 +351,17 @@ def _run_notebook(nb, job, state, timings):
             client.kc.stop_channels()
         kernel.stop()
     return status, message, verdicts, notes
+
+
+def _where(nb, index):
+    """A cell as a student finds it: "the cell after exercise 'tanh_grad'" (JupyterLab shows no numbers)."""
+    from nbgrader import utils
+
+    cell = nb.cells[index]
+    if utils.is_solution(cell) or utils.is_grade(cell):
+        return f"the cell of {cell.metadata.nbgrader['grade_id']!r}"
+    before = [c.metadata.nbgrader["grade_id"] for c in nb.cells[:index] if utils.is_solution(c)]
+    return f"a cell after exercise {before[-1]!r}" if before else "a cell before the first exercise"
 
 
 def _grade_cell(cell, index, session, notes, prelude):
@@ -413,7 +452,7 @@ def grade(job, bundle):
     state = _worker_state(bundle, job)
     record = {"student_id": job.student_id, "assignment": job.assignment, "status": "graded", "message": "",
               "score": 0.0, "max_score": 0.0, "needs_review": [], "notebooks": [], "seed": job.seed,
-              "limits": {"timeout_s": job.timeout, "output_mb": job.output_limit_mb,
+              "limits": {"timeout_s": job.timeout, "cell_timeout_s": job.cell_timeout, "output_mb": job.output_limit_mb,
                          **{k: v for k, v in asdict(state["limits"]).items()}},
               "sandbox": "none (--unsafe)" if job.unsafe else "sandboxed", "timings": {}}
     files = {}
