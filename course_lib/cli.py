@@ -2,7 +2,7 @@
 
     course release [ASSIGNMENT ...] [--course DIR]   regenerate the student notebooks
     course check NOTEBOOK [--timeout S]               run a notebook's checks, summarised per exercise
-    course grade ASSIGNMENT --submissions DIR --out DIR [--workers N] [--timeout S] [--memory MB]
+    course grade ASSIGNMENT --submissions DIR --out DIR [--workers N] [--timeout S] [--cell-timeout S] [--memory MB]
                  [--course DIR] [--dask ADDRESS] [--seed N] [--unsafe]
                                                       autograde submissions: sandboxed, parallel, resumable
 
