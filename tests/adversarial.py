@@ -189,6 +189,16 @@ def cases(course, submissions, out, port, scratch):
     return c
 
 
+def make_course(dest):
+    """A copy of the course with this assignment only (instructor and student notebooks, nbgrader config)."""
+    import shutil
+
+    for part in ("solutions", "notebooks"):
+        shutil.copytree(ROOT / part / ASSIGNMENT, Path(dest) / part / ASSIGNMENT)
+    shutil.copy(ROOT / "nbgrader_config.py", dest)
+    return Path(dest)
+
+
 def write(cases_, submissions):
     """Lay the set out in nbgrader's layout; returns {student: path}."""
     paths = {}
@@ -213,7 +223,6 @@ def table(cases_, records):
 
 
 if __name__ == "__main__":
-    import shutil
     import socket
     import sys
     import tempfile
@@ -222,10 +231,7 @@ if __name__ == "__main__":
     from course_lib.grading.batch import GradeRun, run
 
     tmp = Path(tempfile.mkdtemp(prefix="adversarial-"))
-    course = tmp / "course"
-    for part in ("solutions", "notebooks"):
-        shutil.copytree(ROOT / part / ASSIGNMENT, course / part / ASSIGNMENT)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
+    course = make_course(tmp / "course")
     listener = socket.create_server(("127.0.0.1", 0))
     the_cases = cases(course, tmp / "subs", tmp / "out", listener.getsockname()[1], tmp)
     write(the_cases, tmp / "subs")

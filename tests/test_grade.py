@@ -40,17 +40,35 @@ except sandbox.SandboxUnavailable as err:
 needs_sandbox = pytest.mark.skipif(SANDBOX is not None and not os.environ.get("CI"), reason=f"no sandbox: {SANDBOX}")
 
 
-def make_course(tmp, assignments=(A,)):
-    course = tmp / "course"
-    for name in assignments:
-        for part in ("solutions", "notebooks"):
-            shutil.copytree(ROOT / part / name, course / part / name)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    return course
+def make_course(tmp):
+    return adversarial.make_course(tmp / "course")
 
 
 def digest(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def sandbox_processes():
+    """(pid, uid, command) of every process run as a sandbox uid, or left by the daemon attack (sleep 600)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                uid = proc.stat().st_uid
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if UID_BASE <= uid < UID_BASE + 4000 or "sleep 600" in cmd:
+                found.append((proc.name, uid, cmd[:80]))
+    return found
+
+
+def sandbox_processes_after(seconds):
+    """sandbox_processes() once they are gone, or when ``seconds`` have passed."""
+    deadline = time.monotonic() + seconds
+    while (left := sandbox_processes()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling for processes to disappear, bounded by the deadline
+    return left
 
 
 # ------------------------------------------------------------------ the adversarial batch
@@ -122,22 +140,7 @@ def test_bombs_are_stopped_within_the_limit_plus_5_s(batch):
 
 @needs_sandbox
 def test_no_process_of_a_sandbox_user_is_left_running(batch):
-    deadline = time.monotonic() + 5
-    while True:
-        left = []
-        for proc in Path("/proc").iterdir():
-            if proc.name.isdigit():
-                try:
-                    uid = proc.stat().st_uid
-                    cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                except OSError:
-                    continue
-                if UID_BASE <= uid < UID_BASE + 4000 or "sleep 600" in cmd:
-                    left.append((proc.name, uid, cmd[:80]))
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)  # polling for processes to disappear, bounded by the deadline above
-    assert not left
+    assert not sandbox_processes_after(5)
 
 
 @needs_sandbox
@@ -407,17 +410,6 @@ def test_any_nbgrader_course_gets_the_scores_nbgrader_autograde_gives(tmp_path):
     assert all(hidden not in p.read_text() for p in (tmp_path / "out" / "feedback").rglob("*.html"))
 
 
-def _sandbox_processes():
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and UID_BASE <= proc.stat().st_uid < UID_BASE + 4000:
-                found.append(proc.name)
-        except OSError:
-            continue
-    return found
-
-
 @needs_sandbox
 def test_ctrl_c_stops_at_once_keeps_records_and_a_rerun_grades_the_rest(tmp_path):
     import signal
@@ -438,10 +430,7 @@ def test_ctrl_c_stops_at_once_keeps_records_and_a_rerun_grades_the_rest(tmp_path
     assert proc.returncode == 130 and "run the same command again" in err
     first = {p.name: p.stat().st_mtime_ns for p in (out / "records").glob("*.json")}
     assert 1 <= len(first) < 4
-    deadline = time.monotonic() + 5
-    while _sandbox_processes() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _sandbox_processes()
+    assert not sandbox_processes_after(5)
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     done = len(first)

@@ -88,13 +88,10 @@ def _course(run_):
                           + (f"; its assignments: {', '.join(known)}" if known else ""))
 
 
-def _cell_timeout(run_):
-    """--cell-timeout, or what nbgrader autograde would use for this course."""
+def _cell_timeout(run_, config):
+    """--cell-timeout, or what nbgrader autograde would use for this course (``config``: its nbgrader config)."""
     if run_.cell_timeout:
         return float(run_.cell_timeout)
-    from ..release import load_course_config
-
-    config = load_course_config(run_.course)
     for section in ("Execute", "ExecutePreprocessor"):
         if "timeout" in config.get(section, {}) and config[section].timeout:
             return float(config[section].timeout)
@@ -250,6 +247,7 @@ def run(run_):
     """Grade every submission of the assignment; returns the list of records (resumed ones included)."""
     out = Path(run_.out).resolve()
     coursedir, names, max_score = _course(run_)
+    cell_timeout = _cell_timeout(run_, coursedir.config)
     if run_.unsafe:
         log.warning("*** --unsafe: student code runs WITHOUT a sandbox, with your permissions. "
                     "Use this only for code you trust. ***")
@@ -257,7 +255,7 @@ def run(run_):
     else:
         checked = sandbox.probe().split(" + rlimits")[0]
         print(f"sandbox: {checked}; per notebook: {run_.timeout:g} s, cells interrupted after "
-              f"{_cell_timeout(run_):g} s, {run_.memory_mb} MB", file=sys.stderr)
+              f"{cell_timeout:g} s, {run_.memory_mb} MB", file=sys.stderr)
     if not Path(run_.submissions).exists():
         raise GradeInputError(f"no folder or zip at {run_.submissions}")
     subs, problems = find_submissions(run_.submissions, run_.assignment, names)
@@ -276,7 +274,7 @@ def run(run_):
             records[sub.student_id] = previous
         else:
             jobs.append(Job(sub.student_id, run_.assignment, sub.notebooks, timeout=run_.timeout,
-                            cell_timeout=_cell_timeout(run_), limits=limits,
+                            cell_timeout=cell_timeout, limits=limits,
                             seed=run_.seed, unsafe=run_.unsafe))
     extra = {sub.student_id: sub for sub in subs}
     print(f"{len(subs)} submissions of {run_.assignment}: {len(records)} already graded, {len(jobs)} to grade "

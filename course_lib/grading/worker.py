@@ -2,18 +2,20 @@
 
 A worker process (a local pool process or a Dask worker) keeps one scratch
 directory: its own copy of the course's gradebook (read by nbgrader's
-``OverwriteCells``), a kernel spec that starts kernels through the sandbox,
-and a work directory wiped for every submission. It returns the record and
-the files to write; it writes nothing outside its scratch directory (the
-batch's single writer does), and it never changes the submitted bytes.
+``OverwriteCells``) and its sandboxed kernels (``kernels.KernelSupply``: a
+fresh work dir per kernel, the next kernel booting while one grades). It
+returns the record and the files to write; it writes nothing outside its
+scratch directory (the batch's single writer does), and it never changes the
+submitted bytes.
 
 Per notebook:
 
 1. parse; nbgrader's ``DeduplicateIds``, ``OverwriteCells`` (locked and
    grade cells restored from the gradebook, deleted test cells added back)
    and ``CheckCellMetadata``;
-2. start a sandboxed kernel; run every cell that is not a grade cell in it,
-   in order, under one wall-clock budget for the whole notebook;
+2. take a sandboxed kernel; run every cell that is not a grade cell in it,
+   in order, each under the cell time limit and all under one wall-clock
+   budget for the whole notebook;
 3. run each grade cell in the grader (``replay``) when its turn comes;
 4. score with nbgrader's ``determine_grade``; build the feedback with the
    hidden tests removed.
@@ -44,7 +46,7 @@ from .scan import tamper_signs
 __all__ = ["Bundle", "Job", "grade"]
 
 UID_BASE = 61000  # worker k runs student code as uid UID_BASE + k: its own process count, no shared files
-_STATE = {}  # per process: the worker's scratch, keyed by bundle hash
+_STATE = {}  # per process: the worker's scratch and kernels, keyed by bundle, slot, --unsafe and limits
 
 
 @dataclass
@@ -319,16 +321,16 @@ def _run_notebook(nb, job, state, timings):
         timings["kernel_start_s"] = round(time.monotonic() - t0, 3)
         session = KernelSession(client, time.monotonic() + job.timeout,
                                 output_limit=int(job.output_limit_mb * 2**20), cell_timeout=job.cell_timeout)
-        index, locked = None, []
+        index, prelude = None, []
         try:
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
                 if utils.is_grade(cell) and not utils.is_solution(cell):  # a test, not a student's answer
-                    verdicts[index] = _grade_cell(cell, index, session, notes, trusted_prelude(locked))
+                    verdicts[index] = _grade_cell(cell, index, session, notes, prelude)
                 else:
                     if utils.is_locked(cell):  # the instructor's code (OverwriteCells restored it)
-                        locked.append(cell.source)
+                        prelude += trusted_prelude([cell.source])
                     session.execute(cell, index)
         except KernelStopped as stop:
             status = str(stop)
@@ -453,7 +455,7 @@ def grade(job, bundle):
     record = {"student_id": job.student_id, "assignment": job.assignment, "status": "graded", "message": "",
               "score": 0.0, "max_score": 0.0, "needs_review": [], "notebooks": [], "seed": job.seed,
               "limits": {"timeout_s": job.timeout, "cell_timeout_s": job.cell_timeout, "output_mb": job.output_limit_mb,
-                         **{k: v for k, v in asdict(state["limits"]).items()}},
+                         **asdict(state["limits"])},
               "sandbox": "none (--unsafe)" if job.unsafe else "sandboxed", "timings": {}}
     files = {}
     from .feedback import feedback_html
