@@ -50,7 +50,7 @@ browser:
 # Regenerate the student notebooks (notebooks/) from the instructor notebooks
 # (solutions/) with nbgrader's generate_assignment; commit the result.
 release: $(STAMP)
-	$(BIN)/python -m course_lib.release
+	$(BIN)/python -m course_lib.grading.release
 
 # The PyTorch column appears when the optional extra is installed:
 #   .venv/bin/pip install -e ".[torch]"

@@ -70,7 +70,7 @@ def _env():
 
 def released_course(dest):
     """A copy of the course whose gradebook has the assignment (``course release``, in this process)."""
-    from course_lib.release import release
+    from course_lib.grading.release import release
 
     dest.mkdir(parents=True)
     for name in COURSE_FILES:

@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from course_lib import gradcheck, network  # noqa: E402
+from course_lib.key import gradcheck, network  # noqa: E402
 
 SIZES = [64, 128, 64, 10]
 BATCH = 256
@@ -180,7 +180,7 @@ def bench_step(quick):
     ours, grads = network.loss_and_grads(params, X, y)
     plain, plain_grads = plain_numpy_step(params, X, y)
     assert abs(ours - plain) < 1e-12 and np.allclose(grads[0][0], plain_grads[0][0], rtol=1e-9, atol=1e-15)
-    names = {"course_lib": "course_lib.network.loss_and_grads", "plain": "plain numpy (straightforward)"}
+    names = {"course_lib": "course_lib.key.network.loss_and_grads", "plain": "plain numpy (straightforward)"}
     torch_step, torch_label = _torch_step()  # also checks PyTorch computes the same numbers
     if torch_step is not None:
         names["pytorch"] = torch_label
@@ -194,7 +194,7 @@ def bench_step(quick):
     times = {names[key]: statistics.median(v) for key, v in samples.items()}
     rate = matmul_rate(0.1 if quick else 0.3)
     floor = step_flops(BATCH) / rate
-    ours_t = times["course_lib.network.loss_and_grads"]
+    ours_t = times["course_lib.key.network.loss_and_grads"]
     rows = [(name, t, t / ours_t) for name, t in times.items()]
     rows.append((f"matmul floor ({step_flops(BATCH) / 1e6:.1f} MFLOP at {rate / 1e9:.1f} GFLOP/s)", floor, floor / ours_t))
     return rows, len(names) == 3
@@ -248,7 +248,7 @@ def bench_import(quick):
     rows = [(label, _import_seconds(module, runs)) for label, module in [
         ("import numpy (baseline)", "numpy"),
         ("import course_lib (submodules load lazily)", "course_lib"),
-        ("import course_lib.network (numpy included)", "course_lib.network"),
+        ("import course_lib.key.network (numpy included)", "course_lib.key.network"),
         ("import course_lib.plots (matplotlib included)", "course_lib.plots"),
     ]]
     base = rows[0][1]

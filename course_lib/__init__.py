@@ -1,36 +1,32 @@
-"""course_lib: the reference implementation behind the Backprop Workbook.
+"""course_lib: the Backprop Workbook's library, in three sides.
 
-Modules (each with one job; NOTATION.md fixes the symbols):
+- **The student library** (this package's own modules; what students install
+  from the bundle's wheel): ``checks`` (the check cells), ``graph`` (a scalar
+  computational graph with ``backward()``), ``plots``, ``data`` (the 8×8
+  digits, toy sets, the starting weights of notebook 05), ``examples`` (the
+  lectures' worked numbers) and ``cli`` (``course check``). Nothing here
+  answers a graded exercise.
+- **The answer key**, ``course_lib.key``: the reference answers the hidden
+  tests compare against (activations, losses, the network, the gradient
+  checker, ...). Instructor side only.
+- **The grader**, ``course_lib.grading``: release, bundle, ``course grade``,
+  its sandbox and reports. Instructor side only.
 
-- ``activations`` — sigmoid, tanh, ReLU, leaky ReLU, ELU, softmax and derivatives
-- ``losses`` — squared error, (binary) cross-entropy, softmax cross-entropy
-- ``graph`` — a scalar computational graph with ``backward()``
-- ``network`` — a vectorized fully connected network: forward, loss and gradients
-- ``gradcheck`` — finite differences, relative error, gradient reports
-- ``train`` — mini-batch gradient descent with a progress bar
-- ``examples`` — the lectures' worked examples and their printed numbers
-- ``data`` — the 8×8 digits (shipped) and toy 2-D sets
-- ``plots`` — figures in one consistent style (imported on demand: it loads matplotlib)
-- ``calculus``, ``gates``, ``worked_example`` — reference answers of the part-1 exercises
-- ``layers`` — forward/backward pairs (affine, sigmoid, ReLU) and the MLP built from them (part 2)
-- ``checks`` — the exercises' checks and their diagnoses of typical mistakes
-
-Importing the package is cheap: submodules load when first used.
+Imports run one way: the grader uses the answer key, the answer key uses the
+student library, never the reverse. Importing the package is cheap:
+submodules load when first used.
 """
 
 import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = (
-    "activations", "calculus", "checks", "data", "examples", "gates", "gradcheck", "graph", "layers", "losses",
-    "network", "plots", "train", "worked_example",
-)
+_SUBMODULES = ("checks", "data", "examples", "graph", "plots")
 
 
 def __getattr__(name):
-    # Lazy submodules: `import course_lib` stays fast (no matplotlib, no tqdm)
-    # while `course_lib.network` still works without a separate import.
+    # Lazy submodules: `import course_lib` stays fast (no matplotlib)
+    # while `course_lib.plots` still works without a separate import.
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,23 +1,22 @@
-"""Checks for the workbook's exercises, with messages that say what is probably wrong.
+"""Visible checks for the workbook's exercises, with messages that say what is probably wrong.
 
-Two kinds of check, both raising ``CheckFailed`` (an AssertionError, so
-nbgrader scores the cell as failed) with a message in plain words:
+Part of the student library: the check cells call these right after each
+exercise. They compare a student's answer with a number printed in the
+lectures (``expect_close``), a derivative or a gradient with centered
+differences (``expect_derivative``, ``expect_gradient``), and make sure a
+formula stays silent (``expect_silent``). They never use the reference answer
+(that lives on the instructor's side, ``course_lib.key``), and nothing here
+answers an exercise as it is posed.
 
-* **visible checks** (``expect_close``, ``expect_derivative``): compare a
-  student's answer with a number printed in the lectures, or a derivative
-  with centered differences. They never use the reference answer.
-* **hidden tests** (``check_function``): call the student's function on the
-  lecture's inputs and on random ones, and compare with ``course_lib``'s
-  reference at stated tolerances. The student's function may not call into
-  ``course_lib`` (that would compare the reference with itself), and an
-  answer right only at the lecture's inputs is reported as hard-coded.
-
-Every failure goes through ``diagnose``, which recognises the usual
+Every failure raises ``CheckFailed`` (an AssertionError, so nbgrader scores the
+cell as failed) with a message from ``diagnose``, which recognises the usual
 mistakes: a wrong shape (and a transposed one), a flipped sign, a constant
 factor (a missing ½ or 1/N), NaN or inf from an unstable formula, and values
-that are close but not exact (rounded intermediates). Exercise-specific
-mistakes can be named with ``hints``: known wrong formulas and what to say
-when the answer matches one of them.
+that are close but not exact (rounded intermediates). The hidden tests
+(``course_lib.key.hidden``) word their failures with the same ``diagnose``.
+
+The call guard (``reference_forbidden``, ``current_call``) is here too: the
+grader's agent runs it inside a student's kernel, where only this library is.
 
 A passing check prints one line to stdout and nothing to stderr.
 """
@@ -26,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import inspect
 import math
 import sys
 import warnings
@@ -35,14 +35,14 @@ import numpy as np
 
 __all__ = [
     "CheckFailed",
-    "check_function",
-    "check_initializer",
     "current_call",
     "diagnose",
     "expect_close",
     "expect_derivative",
+    "expect_gradient",
     "expect_silent",
     "reference_forbidden",
+    "verdict",
 ]
 
 RTOL = 1e-7  # relative tolerance of every comparison unless stated otherwise
@@ -188,6 +188,62 @@ def expect_derivative(f, df, x, *, what, eps=1e-6, rtol=1e-6, atol=1e-8):
     _ok(f"{what} matches centered differences at {x.size} point{'s' if x.size != 1 else ''}.")
 
 
+def expect_gradient(got, f, x, *, what, eps=1e-6, rtol=1e-6, atol=1e-8):
+    """Visible check: ``got`` is the gradient of the scalar function ``f`` at the float array ``x``.
+
+    ``f`` takes x itself or no argument (it may read x from its closure): each
+    element of x is nudged by ±ε in place, one at a time, and written back
+    exactly, and ``got`` (the shape of x) is compared with the centered
+    differences (f(x + εeᵢ) − f(x − εeᵢ)) / 2ε. Prints the worst relative
+    error when it passes.
+    """
+    __tracebackhide__ = True  # IPython hides this frame from a traceback unless the error is raised in it
+    if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating) or not x.flags.c_contiguous:
+        raise TypeError("expect_gradient nudges x in place: pass a contiguous float numpy array")
+    try:
+        takes_x = any(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                      for p in inspect.signature(f).parameters.values())
+    except (TypeError, ValueError):
+        takes_x = True
+    numeric = np.zeros(x.shape)
+    flat, out = x.reshape(-1), numeric.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        try:
+            flat[i] = old + eps
+            up = float(f(x) if takes_x else f())
+            flat[i] = old - eps
+            down = float(f(x) if takes_x else f())
+        finally:
+            flat[i] = old
+        out[i] = (up - down) / (2 * eps)
+    problem = _compare(got, numeric, what, rtol, atol)
+    if problem:
+        raise CheckFailed(f"{problem}. (Checked against centered differences (f(x+ε) − f(x−ε))/2ε.)")
+    g = np.asarray(got, dtype=np.float64)
+    worst = float(np.max(np.abs(g - numeric) / np.maximum(np.abs(g) + np.abs(numeric), np.finfo(float).tiny)))
+    _ok(f"{what} matches centered differences (largest relative difference {worst:.1e}).")
+
+
+# Thresholds on the relative error of a gradient check, and what each means to a student.
+_VERDICTS = (
+    (1e-7, "correct", "agrees with finite differences"),
+    (1e-5, "probably correct", "fine if the function has kinks (ReLU, max); otherwise look closer"),
+    (1e-3, "suspicious", "likely a small bug, or a kink right at this input"),
+    (np.inf, "wrong", "the gradient does not match: look for a transpose, a missing 1/N or a sign"),
+)
+
+
+def verdict(rel_error):
+    """(short verdict, explanation) for the relative error of a gradient check."""
+    if not np.isfinite(rel_error):
+        return "wrong", "the gradient or the loss is NaN or infinite"
+    for limit, short, why in _VERDICTS:
+        if rel_error < limit:
+            return short, why
+    raise AssertionError("unreachable")
+
+
 def expect_silent(fn, *args, what, quiet=False):
     """Visible check: fn(*args) runs without a RuntimeWarning (overflow, division by 0, ...); returns its result."""
     __tracebackhide__ = True  # IPython hides this frame from a traceback unless the error is raised in it
@@ -206,7 +262,7 @@ def expect_silent(fn, *args, what, quiet=False):
     return result
 
 
-# ------------------------------------------------------------ hidden tests
+# ------------------------------------------------- the call guard (hidden tests)
 
 
 @contextlib.contextmanager
@@ -327,85 +383,6 @@ def _show(args):
     return "(" + ", ".join(short(a) for a in args) + ")"
 
 
-def check_function(student, reference, cases, *, name, lecture_cases=0, hints=(), given=None, rtol=RTOL, atol=ATOL):
-    """Hidden test: the student's function agrees with the reference on every case.
-
-    Parameters
-    ----------
-    student, reference : callables taking the same arguments
-    cases : list of argument tuples; the first ``lecture_cases`` are the
-        lecture's inputs, the rest random ones
-    name : how to call the function in messages, e.g. "sigmoid_grad"
-    hints : pairs (wrong_formula, message): when the student's answer
-        matches what ``wrong_formula`` returns on a failing case, the message
-        names that mistake
-    given : {name: function} the student's function may call, bound to
-        correct stand-ins during the test, so that an exercise is graded on
-        its own (a wrong ``sigmoid`` costs the sigmoid exercise only)
-    rtol, atol : tolerances of the comparison
-
-    Raises CheckFailed with the diagnosis of the first failing case.
-    """
-    __tracebackhide__ = True  # IPython hides this frame from a traceback unless the error is raised in it
-    cases = [tuple(c) for c in cases]
-    prefetch = getattr(student, "prefetch", None)
-    if prefetch is not None:  # a function in a sandboxed kernel (course grade): all cases in one round trip
-        prefetch([_copies(args) for args in cases], given or {})
-    failures = []
-    answers = {}  # case index -> the student's answer
-    for k, args in enumerate(cases):
-        # Each call gets its own copies, so a function that changes its
-        # inputs cannot change what the reference sees.
-        expected = reference(*_copies(args))
-        try:
-            got = _run_student(student, _copies(args), name, given)
-        except CheckFailed as err:  # an error or a warning on this case: keep looking at the others
-            if err.final:
-                raise
-            failures.append((k, args, _ERRORED, str(err)))
-            continue
-        answers[k] = got
-        problem = _compare(got, expected, f"{name}{_show(args)}", rtol, atol)
-        if problem:
-            failures.append((k, args, got, problem))
-    if not failures:
-        _ok(f"{name} passed all {len(cases)} hidden cases.")
-        return
-    # A named mistake on any case says more than the first generic failure.
-    for k, args, got, problem in failures:
-        if got is _ERRORED:
-            continue
-        for wrong, message in hints:
-            if _matches(got, wrong, args, rtol, atol):
-                raise CheckFailed(f"{name}: {message}")
-    k, args, got, problem = failures[0]
-    if lecture_cases and all(j >= lecture_cases for j, *_ in failures) and _constant(answers, failures, lecture_cases):
-        raise CheckFailed(
-            f"{name} gives the worked example's answer for other inputs too ({problem}). "
-            "Is the answer typed in rather than computed from the arguments?"
-        )
-    raise CheckFailed(problem)
-
-
-def _constant(answers, failures, lecture_cases):
-    """True when a failing case got exactly the answer of a worked-example case (a typed-in answer)."""
-    examples = [answers[j] for j in range(lecture_cases) if j in answers]
-    for _, _, got, _ in failures:
-        if got is not _ERRORED and any(_compare(got, _frozen(e), "", 1e-12, 0.0) is None for e in examples):
-            return True
-    return False
-
-
-def _frozen(answer):
-    """A student's answer as ``_compare`` expects the *expected* side: tuples of float arrays."""
-    if isinstance(answer, (tuple, list)) and any(isinstance(a, (tuple, list, np.ndarray)) for a in answer):
-        return tuple(_frozen(a) for a in answer)
-    try:
-        return np.asarray(answer, dtype=np.float64)
-    except (TypeError, ValueError):
-        return tuple(_frozen(a) for a in answer)
-
-
 def _ragged(values):
     """True for a list that is a structure (pairs of differently shaped arrays), not an array of numbers."""
     try:
@@ -426,79 +403,3 @@ def _numeric_parts(value):
         return [np.asarray(value, dtype=np.float64)]
     except (TypeError, ValueError):
         return []
-
-
-# The spreads of lecture 004, as functions of (n_in, n_out).
-INIT_STD = {
-    "normal": lambda n_in, n_out: 0.01,
-    "xavier": lambda n_in, n_out: math.sqrt(2.0 / (n_in + n_out)),
-    "he": lambda n_in, n_out: math.sqrt(2.0 / n_in),
-}
-
-
-def check_initializer(init_params, inits=("zeros", "normal", "xavier", "he"), *, name="init_params",
-                      sizes=(300, 400, 10), rtol=0.03):
-    """Hidden test of ``init_params(sizes, init, seed)``: the distribution, never one random stream.
-
-    For each init: one (W, b) per layer with W (n_out, n_in) and b (n_out,)
-    of zeros; "zeros" gives zero weights; the others have mean ≈ 0 and the
-    lecture's standard deviation within ``rtol`` on the 400 × 300 layer
-    (120,000 draws: the sample spread is within 0.3 % of σ); the same seed
-    gives the same draw and another seed another.
-    """
-    __tracebackhide__ = True  # IPython hides this frame from a traceback unless the error is raised in it
-    n_in, n_out = sizes[0], sizes[1]
-    for init in inits:
-        params = _run_student(init_params, (list(sizes), init, 0), f"{name}(..., {init!r}, seed=0)")
-        if not isinstance(params, (list, tuple)) or len(params) != len(sizes) - 1:
-            raise CheckFailed(f"{name} should return one (W, b) pair per layer: {len(sizes) - 1} for sizes {list(sizes)}")
-        for l, (layer, fan_in, fan_out) in enumerate(zip(params, sizes[:-1], sizes[1:]), start=1):
-            W, b = layer
-            for what, got, shape in (("W", W, (fan_out, fan_in)), ("b", b, (fan_out,))):
-                problem = diagnose(got, np.zeros(shape), name=f"{what}{l} of {init!r}") if np.shape(got) != shape else None
-                if problem:
-                    raise CheckFailed(f"{problem} (weights are (n_out, n_in), biases (n_out,))")
-            if np.any(np.asarray(b) != 0):
-                raise CheckFailed(f"{name}({init!r}): the biases should start at 0")
-        W = np.asarray(params[0][0], dtype=np.float64)
-        if init == "zeros":
-            if np.any(W != 0):
-                raise CheckFailed(f"{name}('zeros') should give weights that are all 0")
-            continue
-        expected = INIT_STD[init](n_in, n_out)
-        std, mean = float(W.std()), float(W.mean())
-        if not math.isclose(std, expected, rel_tol=rtol):
-            others = [k for k, f in INIT_STD.items() if k != init and math.isclose(std, f(n_in, n_out), rel_tol=rtol)]
-            why = (f" — that is the spread of {others[0]!r}" if others else
-                   " — the variance used as the standard deviation?" if math.isclose(std, expected**2, rel_tol=rtol)
-                   else "")
-            raise CheckFailed(f"{name}({init!r}) for a {n_in} → {n_out} layer should have standard deviation "
-                              f"{expected:.4g}, got {std:.4g}{why}")
-        # the spread is right, so the mean of 120,000 draws lies within 5σ/√n of 0
-        if abs(mean) > 5 * expected / math.sqrt(W.size):
-            raise CheckFailed(f"{name}({init!r}): the weights should have mean 0, got {mean:.3g}")
-        again = _run_student(init_params, (list(sizes), init, 0), name)
-        other = _run_student(init_params, (list(sizes), init, 1), name)
-        if not np.array_equal(np.asarray(again[0][0]), W):
-            raise CheckFailed(f"{name}({init!r}): the same seed must give the same weights (use np.random.default_rng(seed))")
-        if np.array_equal(np.asarray(other[0][0]), W):
-            raise CheckFailed(f"{name}({init!r}): another seed must give other weights (is the seed ignored?)")
-    _ok(f"{name} draws every init with the right shapes, zero biases, spread and seeding.")
-
-
-_ERRORED = object()  # marks a case on which the student's function raised or warned
-
-
-def _matches(got, wrong, args, rtol, atol):
-    """Does the student's answer equal what the known-wrong formula gives?"""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with np.errstate(all="ignore"):
-            try:
-                return _compare(got, wrong(*_copies(args)), "", rtol, atol) is None
-            except Exception:
-                return False
-
-
-def _copies(args):
-    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)

@@ -1,11 +1,15 @@
 """The ``course`` command: the workbook's tools for students and instructors.
 
-    course release [ASSIGNMENT ...] [--course DIR]   regenerate the student notebooks
     course check NOTEBOOK [--timeout S]               run a notebook's checks, summarised per exercise
+    course release [ASSIGNMENT ...] [--course DIR]   regenerate the student notebooks
+    course bundle [ASSIGNMENT ...] --out DIR [--course DIR] [--release]
+                                                      what students receive: student wheel, notebooks, README, zip
     course grade ASSIGNMENT --submissions DIR --out DIR [--workers N] [--timeout S] [--cell-timeout S] [--memory MB]
                  [--course DIR] [--dask ADDRESS] [--seed N] [--unsafe]
                                                       autograde submissions: sandboxed, parallel, resumable
 
+``course check`` is the students' (it is in the student wheel); the others are
+the instructor's and need the instructor side (``course_lib.grading``).
 ``course check`` exits 0 when every exercise passes its checks, 1 when one
 fails or is not written yet, 2 when the notebook cannot be run at all
 (unlike ``nbgrader validate``, which always exits 0).
@@ -143,15 +147,47 @@ def _cmd_check(args):
     return worst
 
 
+def _instructor_part():
+    """True when the instructor side (course_lib.grading, course_lib.key) is installed; else says so."""
+    import importlib.util
+
+    if importlib.util.find_spec(f"{__package__}.grading") and importlib.util.find_spec(f"{__package__}.key"):
+        return True
+    print("course: this command is for instructors; the student library has only `course check`.", file=sys.stderr)
+    return False
+
+
 def _cmd_release(args):
-    from .release import release
+    if not _instructor_part():
+        return 2
+    from .grading.release import release
 
     for path in release(args.course, args.assignments or None):
         print(f"released {path}")
     return 0
 
 
+def _cmd_bundle(args):
+    if not _instructor_part():
+        return 2
+    from .grading.bundle import BundleError, make_bundle
+
+    try:
+        bundle = make_bundle(args.out, args.assignments or None, course_root=args.course, release_first=args.release)
+    except BundleError as err:
+        print(f"course bundle: {err}", file=sys.stderr)
+        return 2
+    for path in bundle.files():
+        print(f"  {path}")
+    size = bundle.wheel.stat().st_size
+    print(f"bundle: {bundle.folder} ({len(bundle.notebooks)} notebooks, wheel {size / 1024:.0f} KiB) "
+          f"and {bundle.archive}")
+    return 0
+
+
 def _cmd_grade(args):
+    if not _instructor_part():
+        return 2
     import signal
 
     from .grading.batch import GradeInputError, GradeRun, run
@@ -202,6 +238,14 @@ def main(argv=None):
     p.add_argument("notebooks", nargs="+", help="notebook files")
     p.add_argument("--timeout", type=float, default=60, help="seconds a cell may run (default: 60)")
     p.set_defaults(run=_cmd_check)
+
+    p = sub.add_parser("bundle", help="write what students receive: the student wheel, notebooks, README, a zip")
+    p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    p.add_argument("--out", required=True, help="the bundle's folder; a zip of it is written beside it")
+    p.add_argument("--course", default=".", help="course root holding nbgrader_config.py (default: .)")
+    p.add_argument("--release", action="store_true",
+                   help="regenerate stale student notebooks first instead of stopping")
+    p.set_defaults(run=_cmd_bundle)
 
     p = sub.add_parser("grade", help="autograde submissions of an assignment (sandboxed, parallel, resumable)")
     p.add_argument("assignment", help="assignment name, e.g. 02_sigmoid_gates")

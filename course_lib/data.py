@@ -14,7 +14,7 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["load_digits", "make_spirals", "make_xor", "train_test_split"]
+__all__ = ["STARTING_SIZES", "load_digits", "load_starting_weights", "make_spirals", "make_xor", "train_test_split"]
 
 DIGITS_SOURCE = (
     "UCI Optical Recognition of Handwritten Digits (Alpaydin & Kaynak, 1998), "
@@ -47,6 +47,28 @@ def load_digits(flatten=True, scale=True):
     if flatten:
         X = X.reshape(len(X), -1)
     return X, labels.astype(np.int64)
+
+
+# The networks notebook 05 trains, by layer sizes [n_0, n_1, n_2].
+STARTING_SIZES = ((64, 16, 10), (64, 64, 10))
+
+
+def load_starting_weights(sizes):
+    """Notebook 05's starting weights: [(W1, b1), (W2, b2)] for sizes [64, 16, 10] or [64, 64, 10].
+
+    Xavier-normal weights W of shape (n_out, n_in), drawn once with seed 0 and
+    stored in ``course_lib/datasets/starting_weights.npz``; zero biases.
+    Notebook 06 has you write the initializer that draws them; until then,
+    notebook 05 starts from these. Returns fresh copies.
+    """
+    key = "-".join(str(int(n)) for n in sizes)
+    if tuple(int(n) for n in sizes) not in STARTING_SIZES:
+        known = ", ".join(str(list(s)) for s in STARTING_SIZES)
+        raise ValueError(f"no stored starting weights for sizes {list(sizes)}: there are {known}")
+    with resources.files("course_lib").joinpath("datasets/starting_weights.npz").open("rb") as fh:
+        with np.load(fh) as stored:
+            return [(stored[f"{key}/W{l}"].copy(), np.zeros(stored[f"{key}/W{l}"].shape[0]))
+                    for l in range(1, len(sizes))]
 
 
 def train_test_split(X, y, test_fraction=0.25, seed=0):

@@ -34,7 +34,6 @@ class Case:
     review: bool = False  # must be flagged for an instructor's look
     bomb: bool = False  # must be stopped within the time limit + 5 s
     markers: list = field(default_factory=list)  # files on this machine the attack tries to create
-    forges: bool = False  # forges the kernel's answers with course_lib's reference: caught by review, not by score
 
 
 def notebook(answered=(), **code):
@@ -155,14 +154,14 @@ def cases(course, submissions, out, port, scratch):
     add(Case("checks_patch", "replaces the check helpers", _bytes(notebook(sigmoid=(
         "checks.check_function = lambda *a, **k: print('✔ passed')\nchecks.diagnose = lambda *a, **k: None\n"
         "checks.CheckFailed = type('Nope', (Exception,), {})\n"))), 0, review=True))
-    add(Case("forged_agent", "replaces the grader's agent with one answering from course_lib", _bytes(notebook(sigmoid=(
+    add(Case("forged_agent", "replaces the grader's agent with one answering from the answer key", _bytes(notebook(sigmoid=(
         "import course_lib.grading.agent as _agent\nfrom course_lib.grading import wire as _wire\n"
-        "from course_lib import activations as _act\n_real = _agent.call\n\n"
+        "from course_lib.key import activations as _act\n_real = _agent.call\n\n"
         "def sigmoid(z):\n    raise NotImplementedError\n\n"
         "def _fake(request):\n    req = _wire.loads(request, allow_pickle=True)\n"
         "    if req['name'] == 'sigmoid':\n"
         "        return _agent._reply({'ok': _wire.encode(_act.sigmoid(*req['args'])), 'warnings': [], 'called': [],"
-        " 'mutated': {}})\n    return _real(request)\n\n_agent.call = _fake\n"))), 0, review=True, forges=True))
+        " 'mutated': {}})\n    return _real(request)\n\n_agent.call = _fake\n"))), 0, review=True))
     add(Case("fake_checks", "rebinds `checks` to an object whose checks always pass", _bytes(notebook(sigmoid=(
         "class _C:\n    @staticmethod\n    def check_function(*a, **k):\n        return None\n"
         "    expect_close = expect_derivative = expect_silent = check_function\n\nchecks = _C()\n"))), 0))
@@ -170,10 +169,10 @@ def cases(course, submissions, out, port, scratch):
         sigmoid=_sigmoid_plus("_seen = []"),
         staged="for _s in _ih:\n    if '_ref' in _s or 'HIDDEN' in _s:\n        print(_s.replace('HIDDEN', 'H-I-D-D-E-N'))\n")),
         2))
-    add(Case("copy_reference", "copies course_lib's source with inspect and exec", _bytes(notebook(sigmoid=(
-        "import inspect\nimport course_lib.activations as _A\n_ns = {'__name__': 'mine'}\n"
+    add(Case("copy_reference", "copies the answer key's source with inspect and exec", _bytes(notebook(sigmoid=(
+        "import inspect\nimport course_lib.key.activations as _A\n_ns = {'__name__': 'mine'}\n"
         "exec(compile(inspect.getsource(_A), '<mine>', 'exec'), _ns)\nsigmoid = _ns['sigmoid']\n"))),
-        0, review=True, forges=True))
+        0, review=True))
     add(Case("chmod_places", "sigmoid right; makes its work and runtime dirs unusable", _bytes(notebook(sigmoid=_sigmoid_plus(
         "import os\nfor _d in (os.environ.get('JUPYTER_RUNTIME_DIR', '.'), '.'):\n    try:\n        os.chmod(_d, 0)\n"
         "    except OSError:\n        pass"))), 2))
@@ -181,7 +180,7 @@ def cases(course, submissions, out, port, scratch):
         "from IPython.display import publish_display_data\nfor _ in range(8):\n"
         "    publish_display_data({'text/x-course-grade-reply': 'x' * (20 * 2**20)})\n"))), 0, review=True))
     add(Case("calls_reference", "sigmoid = course_lib's", _bytes(notebook(
-        sigmoid="from course_lib.activations import sigmoid\n")), 0))
+        sigmoid="from course_lib.key.activations import sigmoid\n")), 0))
     add(Case("kill_all", "sigmoid right, then kill -9 every process it can", _bytes(notebook(sigmoid=_sigmoid_plus(
         "import os, signal\nos.kill(-1, signal.SIGKILL)"))), 2, ("crashed", "graded")))
     add(Case("daemon", "sigmoid right; leaves a background process running", _bytes(notebook(sigmoid=_sigmoid_plus(

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from course_lib import activations as act
+from course_lib.key import activations as act
 
 finite = st.floats(-30, 30, allow_nan=False, allow_infinity=False)
 z_arrays = arrays(np.float64, array_shapes(min_dims=0, max_dims=3, max_side=5), elements=finite)

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from course_lib import checks
-from course_lib.activations import sigmoid, sigmoid_grad
-from course_lib.checks import CheckFailed, check_function, diagnose
+from course_lib.key.activations import sigmoid, sigmoid_grad
+from course_lib.checks import CheckFailed, diagnose
+from course_lib.key.hidden import check_function
 
 
 @pytest.mark.parametrize("got, expected, words", [
@@ -138,8 +139,8 @@ def test_a_named_mistake_on_a_later_case_beats_an_early_crash():
 
 
 def test_initializer_check_accepts_the_lecture_spreads_and_names_mistakes():
-    from course_lib import network
-    from course_lib.checks import check_initializer
+    from course_lib.key import network
+    from course_lib.key.hidden import check_initializer
 
     check_initializer(_outside_course_lib(lambda sizes, init, seed: network.init_params(sizes, init, seed + 1000)))
 
@@ -205,7 +206,7 @@ def test_a_warning_in_a_visible_derivative_check_becomes_a_message():
 
 
 def test_uneven_arguments_and_list_results_are_handled():
-    from course_lib import layers
+    from course_lib.key import layers
 
     rng = np.random.default_rng(0)
     X, W, b = rng.normal(size=(4, 3)), rng.normal(size=(2, 3)), rng.normal(size=2)

@@ -21,7 +21,8 @@ import math
 import numpy as np
 import pytest
 
-from course_lib import examples, network
+from course_lib import examples
+from course_lib.key import network
 
 # ------------------------------------------------------------ the 2-2-1 net
 

@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from course_lib import gradcheck as gc
-from course_lib import network as net
+from course_lib.key import gradcheck as gc
+from course_lib.key import network as net
 
 
 @given(x=arrays(np.float64, array_shapes(min_dims=0, max_dims=3, max_side=4), elements=st.floats(-3, 3)),

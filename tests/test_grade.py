@@ -111,8 +111,6 @@ def test_no_attack_scores_above_its_honest_part(batch):
     for case in batch["cases"]:
         record = batch["records"][case.student]
         assert record["max_score"] == 11
-        if case.forges:  # answers forged with the reference inside the kernel: flagged, see below
-            continue
         assert record["score"] <= case.honest, f"{case.student} ({case.threat}) scored {record['score']}"
         if case.student.startswith("honest") or case.student in ("deleted_test", "duplicated_test"):
             assert record["score"] == case.honest, case.student
@@ -122,7 +120,7 @@ def test_no_attack_scores_above_its_honest_part(batch):
 def test_tampering_is_flagged_for_review(batch):
     for case in batch["cases"]:
         record = batch["records"][case.student]
-        if case.review or case.forges:
+        if case.review:
             assert any("tampering suspected" in r for r in record["needs_review"]), (case.student, record["needs_review"])
         if case.student.startswith("honest"):
             assert record["needs_review"] == [], (case.student, record["needs_review"])

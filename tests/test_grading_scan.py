@@ -36,8 +36,8 @@ def test_the_instructors_answers_raise_no_flag(path):
     "class A(float):\n    def __eq__(self, other):\n        return True",
     "import sys\nsys.setprofile(None)",
     "import sys\nsys.modules['numpy'] = None",
-    "from course_lib.activations import sigmoid",
-    "import course_lib.gates as g",
+    "from course_lib.key.activations import sigmoid",
+    "import course_lib.key.gates as g",
     "f.__code__ = g.__code__",
     "import ctypes",
     "__builtins__.len = lambda x: 0",
@@ -49,6 +49,6 @@ def test_tricks_are_flagged(source):
 
 
 def test_locked_cells_are_the_instructors_and_not_scanned():
-    nb = notebook("import course_lib.activations as _ref")
+    nb = notebook("import course_lib.key.activations as _ref")
     nb.cells[0].metadata["nbgrader"] = {"locked": True, "grade_id": "setup", "grade": False, "solution": False}
     assert tamper_signs(nb) == []

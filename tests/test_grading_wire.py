@@ -162,8 +162,8 @@ def test_a_hidden_tests_cases_go_to_the_kernel_in_one_round_trip():
     replies = [{"ok": wire.encode(e), "warnings": [], "called": [], "mutated": {}} for e in expected]
     replies[1]["ok"] = wire.encode(0.7)  # one wrong answer
     kernel = ScriptedKernel(lookup("function"), {"replies": replies})
-    source = ("from course_lib import checks, activations\n"
-              "checks.check_function(sigmoid, activations.sigmoid, [(0.0,), (1.0,), (np.array([-2.0, 2.0]),)], name='sigmoid')")
+    source = ("from course_lib.key import activations, hidden\n"
+              "hidden.check_function(sigmoid, activations.sigmoid, [(0.0,), (1.0,), (np.array([-2.0, 2.0]),)], name='sigmoid')")
     out = replay.run_grade_cell("import numpy as np\n" + source, kernel)
     assert len(kernel.requests) == 2 and ".call_many(" in kernel.requests[1]
     assert out[-1]["ename"] == "CheckFailed" and "sigmoid(1.0) is wrong" in out[-1]["evalue"]

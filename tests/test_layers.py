@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course_lib import layers, network
-from course_lib.gradcheck import numerical_gradient
+from course_lib.key import layers, network
+from course_lib.key.gradcheck import numerical_gradient
 
 dims = st.tuples(st.integers(1, 5), st.integers(1, 5), st.integers(1, 5), st.integers(0, 2**31))
 

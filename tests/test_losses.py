@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course_lib import losses
-from course_lib.activations import sigmoid, softmax
-from course_lib.gradcheck import numerical_gradient
+from course_lib.key import losses
+from course_lib.key.activations import sigmoid, softmax
+from course_lib.key.gradcheck import numerical_gradient
 
 
 def _batch(draw_seed, n, k, kind):

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course_lib import losses
-from course_lib import network as net
-from course_lib.gradcheck import relative_error
+from course_lib.key import losses
+from course_lib.key import network as net
+from course_lib.key.gradcheck import relative_error
 
 LD = np.longdouble
 

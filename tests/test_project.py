@@ -30,6 +30,18 @@ def test_environment_yml_mirrors_pyproject():
     assert pip_part == ["-e ."]  # the package itself, installed from this folder
 
 
+STUDENT_PROJECT = ROOT / "course_lib" / "grading" / "student" / "pyproject.toml"
+
+
+def test_student_wheel_needs_a_subset_of_the_instructors_dependencies():
+    instructor = dict(_requirement(s) for s in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
+    student = dict(_requirement(s) for s in tomllib.loads(STUDENT_PROJECT.read_text())["project"]["dependencies"])
+    assert {name: instructor.get(name) for name in student} == student  # the same names, the same versions
+    # what a student needs is the notebooks' run time, not the grader's or the test suite's stack
+    assert not set(student) & {"nbgrader", "nbval", "pytest", "dask", "distributed", "cloudpickle", "hypothesis",
+                               "playwright", "tqdm", "threadpoolctl", "setuptools"}
+
+
 def test_readme_starts_with_the_two_commands():
     first = (ROOT / "README.md").read_text().splitlines()[:5]
     text = "\n".join(first)
@@ -69,7 +81,7 @@ def test_the_benchmark_compares_like_with_like():
         sys.path.pop(0)
     import numpy as np
 
-    from course_lib import network
+    from course_lib.key import network
 
     params, X, y = bench._problem(16)
     ours, grads = network.loss_and_grads(params, X, y)

@@ -12,10 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course_lib import calculus, examples, gates, network
-from course_lib import worked_example as we
+from course_lib import examples
+from course_lib.key import calculus, gates, network
+from course_lib.key import worked_example as we
 from course_lib.graph import Value
-from course_lib.losses import softmax_cross_entropy, softmax_cross_entropy_grad
+from course_lib.key.losses import softmax_cross_entropy, softmax_cross_entropy_grad
 
 reals = st.floats(-3, 3, allow_nan=False)
 

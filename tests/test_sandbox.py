@@ -282,17 +282,26 @@ def test_nested_hidden_and_kept_dirs(tmp_path, layout):
 @pytest.mark.parametrize("hide", [(), (REPO,)], ids=["not-hidden", "hidden"])
 def test_course_dir_invisible_but_course_lib_importable(work, hide):
     """Of the course dir (solutions/, tests/), hidden by the grader or not, the kernel sees only
-    course_lib (and the environment, which lives there), and imports course_lib."""
+    course_lib (and the environment, which lives there), and imports its student library, never the
+    answer key (course_lib.key)."""
     assert (REPO / "solutions").is_dir() and (REPO / "tests").is_dir()
     layout = default_layout(work, work, extra_hide=hide)
     code = f"""if 1:
         import json, os
-        import course_lib.activations
+        import course_lib.checks, course_lib.graph
         read_only = bool(os.statvfs(os.path.dirname(course_lib.__file__)).f_flag & os.ST_RDONLY)
         root = os.listdir("/root") if os.path.isdir("/root") else []
-        print(json.dumps([sorted(os.listdir({str(REPO)!r})), root, read_only]))
+        try:
+            import course_lib.key.activations
+            key = "importable"
+        except ImportError as err:
+            key = type(err).__name__
+        key_files = os.listdir(os.path.join(os.path.dirname(course_lib.__file__), "key"))
+        print(json.dumps([sorted(os.listdir({str(REPO)!r})), root, read_only, key, key_files]))
     """
-    repo_entries, root_entries, package_read_only = report(run(code, layout))
+    repo_entries, root_entries, package_read_only, key, key_files = report(run(code, layout))
+    # the student library imports; the answer key is an empty dir: the reference is not there
+    assert (key, key_files) == ("ModuleNotFoundError", [])
     assert "course_lib" in repo_entries
     assert set(repo_entries) <= {"course_lib", ".venv"}
     assert all(Path(sys.base_prefix).is_relative_to(f"/root/{e}") for e in root_entries)

@@ -18,7 +18,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course_lib import data, examples, gradcheck, network, train
+from course_lib import data, examples
+from course_lib.key import gradcheck, network, train
 
 
 def _copy(params):
@@ -218,6 +219,6 @@ def test_one_full_batch_step_on_the_lecture_network_gives_the_exact_updated_weig
     (np.zeros((4, 2)), np.array([0, 1, 0, 1]), {"batch_size": 0}, "batch_size must be at least 1"),
 ])
 def test_bad_arguments_get_a_clear_message(X, y, kw, message):
-    from course_lib import network, train as training
+    from course_lib.key import network, train as training
     with pytest.raises(ValueError, match=message):
         training.train(network.init_params([2, 2]), X, y, progress=False, **kw)

@@ -63,7 +63,7 @@ def _course(run_):
     from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.coursedir import CourseDirectory
 
-    from ..release import ensure_alembic_on_path, load_course_config, release
+    from .release import ensure_alembic_on_path, load_course_config, release
 
     ensure_alembic_on_path()
     coursedir = CourseDirectory(config=load_course_config(run_.course))

@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from . import jail
 
@@ -89,6 +90,10 @@ def wrap(argv, limits: Limits, layout: Layout) -> list[str]:
             sys.executable, "-I", "-m", "course_lib.grading.jail", json.dumps(spec), "--", *argv]
 
 
+# course_lib/key: the reference answers. Hidden in every sandbox (an empty read-only dir there).
+ANSWER_KEY = Path(__file__).resolve().parents[1] / "key"
+
+
 def unsafe_wrap(argv) -> list[str]:
     """``course grade --unsafe``: no isolation at all, for trusted code or machines without root."""
     return list(argv)
@@ -96,6 +101,9 @@ def unsafe_wrap(argv) -> list[str]:
 
 def default_layout(workdir, runtime_dir, extra_hide=()) -> Layout:
     """Keep visible (read-only) what the kernel needs to run; hide ``extra_hide`` even within that.
+
+    The answer key (``course_lib.key``) is always hidden: in the kernel the reference is simply not
+    importable, only the student library is (and the grader's in-kernel agent).
 
     Kept: the interpreter (``sys.base_prefix``; e.g. pyenv's under /root), the environment
     (``sys.prefix``), and the *installed packages* of any ``sys.path`` entry or editable install
@@ -105,7 +113,7 @@ def default_layout(workdir, runtime_dir, extra_hide=()) -> Layout:
     environment lives in the course dir, say) they stay empty but for the kept paths.
     ``runtime_dir`` (the kernel's connection dir) is bound writable unless it is the work dir.
     """
-    hide = _unique(os.path.realpath(str(p)) for p in extra_hide)
+    hide = _unique(os.path.realpath(str(p)) for p in (ANSWER_KEY, *extra_hide))
     wanted = _unique(p for p in map(os.path.realpath, [sys.base_prefix, sys.prefix, *_import_dirs()])
                      if os.path.exists(p))
     keep_ro = tuple(p for p in wanted if not any(_inside(p, q) for q in wanted if q != p))

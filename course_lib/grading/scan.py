@@ -40,7 +40,7 @@ _IMPORTS = {"ctypes": "reaches into the interpreter", "gc": "reaches into the in
             "inspect": "reads library source code", "importlib": "imports by computed name",
             "builtins": "changes builtins"}
 _MODULES_PATCHED = {"np", "numpy", "checks", "math", "course_lib", "plt", "plots", "scipy"}
-_TEXT = re.compile(r"grading|agent|_reply|transformers|course_lib\.(activations|gates|layers|calculus|worked_example|"
+_TEXT = re.compile(r"grading|agent|_reply|transformers|course_lib\.(key|activations|gates|layers|calculus|worked_example|"
                    r"network|losses)")
 
 

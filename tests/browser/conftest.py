@@ -4,7 +4,7 @@
   --ServerApp.root_dir=notebooks --ServerApp.allow_root=True``), on a copy of the student
   notebooks in a temporary folder, so no test changes the repository's files;
 - ``course_lab``: JupyterLab on a temporary copy of the nbgrader course (nbgrader_config.py,
-  solutions/, notebooks/ and a gradebook made by ``python -m course_lib.release``), started in
+  solutions/, notebooks/ and a gradebook made by ``python -m course_lib.grading.release``), started in
   that folder: nbgrader's formgrader and Validate button read nbgrader_config.py from there;
 - ``student_page`` / ``course_page``: a fresh browser context with JupyterLab open on that server.
 
@@ -144,7 +144,7 @@ def course_lab(browser, tmp_path_factory):
         shutil.copytree(ROOT / sub, course / sub)
     # The gradebook, with the assignment Validate is tried on (formgrader lists every source folder
     # anyway; each assignment released costs seconds).
-    release = subprocess.run([sys.executable, "-m", "course_lib.release", "--course", str(course), VALIDATED],
+    release = subprocess.run([sys.executable, "-m", "course_lib.grading.release", "--course", str(course), VALIDATED],
                              cwd=course, env=jupyter_env(folder), capture_output=True, text=True)
     assert release.returncode == 0, release.stdout + release.stderr
     lab = Lab(folder, cwd=course, root_dir=course)

@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 from playwright.sync_api import expect
 
-from course_lib.release import assignments
+from course_lib.grading.release import assignments
 from lab_ui import ERRORS, RAN, click_menu, open_notebook, wait_idle
 from notebook_helpers import completed
 

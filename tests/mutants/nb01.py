@@ -30,7 +30,7 @@ def chain_rule_derivative(x):
 def chain_rule_derivative(x):
     return helper(x)
 ''', "chain_rule_tests", "calls course_lib",
-           before="from course_lib.calculus import chain_rule_derivative as helper"),
+           before="from course_lib.key.calculus import chain_rule_derivative as helper"),
     Mutant("chain_hardcoded", "chain_rule", '''
 def chain_rule_derivative(x):
     return 30720.0

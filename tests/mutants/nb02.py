@@ -24,7 +24,7 @@ def sigmoid_grad(z):
     Mutant("sigmoid_grad_reference", "sigmoid_grad", '''
 def sigmoid_grad(z):
     return my_grad(z)
-''', "sigmoid_grad_tests", "calls course_lib", before="from course_lib.activations import sigmoid_grad as my_grad"),
+''', "sigmoid_grad_tests", "calls course_lib", before="from course_lib.key.activations import sigmoid_grad as my_grad"),
     Mutant("sigmoid_grad_hardcoded", "sigmoid_grad", '''
 def sigmoid_grad(z):
     return 0.19661193324148185

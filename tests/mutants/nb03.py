@@ -54,7 +54,7 @@ def output_delta(t, y):
 def output_delta(t, y):
     return helper(t, y)
 ''', "output_delta_tests", "calls course_lib",
-           before="from course_lib.worked_example import output_delta as helper"),
+           before="from course_lib.key.worked_example import output_delta as helper"),
     # ----------------------------------------------------------- hidden_delta
     Mutant("hidden_delta_no_slope", "hidden_delta", '''
 def hidden_delta(h, W2, delta_out):

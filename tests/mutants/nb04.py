@@ -31,7 +31,7 @@ def softmax(a):
     Mutant("softmax_reference", "softmax", '''
 def softmax(a):
     return helper(a)
-''', "softmax_tests", "calls course_lib", before="from course_lib.activations import softmax as helper"),
+''', "softmax_tests", "calls course_lib", before="from course_lib.key.activations import softmax as helper"),
     Mutant("softmax_hardcoded", "softmax", '''
 def softmax(a):
     return np.array([[1 / 6, 1 / 3, 1 / 2], [1 / 2, 1 / 4, 1 / 4]])
@@ -95,7 +95,7 @@ def softmax_jacobian(a):
     Mutant("jacobian_reference", "jacobian", '''
 def softmax_jacobian(a):
     return jac(a)
-''', "jacobian_tests", "calls course_lib", before="from course_lib import activations as act\njac = act.softmax_jacobian"),
+''', "jacobian_tests", "calls course_lib", before="from course_lib.key import activations as act\njac = act.softmax_jacobian"),
     # ----------------------------------------------------------- gradient
     Mutant("ce_grad_sign", "ce_grad", '''
 def softmax_cross_entropy_grad(a, labels):
@@ -134,7 +134,7 @@ def softmax_cross_entropy_grad(a, labels):
 def softmax_cross_entropy_grad(a, labels):
     return helper(a, labels)
 ''', "ce_grad_tests", "calls course_lib",
-           before="from course_lib.losses import softmax_cross_entropy as sce\nhelper = lambda a, l: sce(a, l)[1]"),
+           before="from course_lib.key.losses import softmax_cross_entropy as sce\nhelper = lambda a, l: sce(a, l)[1]"),
     Mutant("ce_grad_hardcoded", "ce_grad", '''
 def softmax_cross_entropy_grad(a, labels):
     return np.array([[-2, 1, 1], [1, -2, 1], [1, 1, -2], [-2, 1, 1]]) / 12

@@ -69,7 +69,7 @@ def affine_backward(dZ, cache):
     Mutant("affine_backward_reference", "affine_backward", '''
 def affine_backward(dZ, cache):
     return helper(dZ, cache)
-''', "affine_backward_tests", "calls course_lib", before="from course_lib.layers import affine_backward as helper"),
+''', "affine_backward_tests", "calls course_lib", before="from course_lib.key.layers import affine_backward as helper"),
     # -------------------------------------------------------- sigmoid_forward
     Mutant("sigmoid_forward_caches_Z", "sigmoid_forward", '''
 def sigmoid_forward(Z):

@@ -105,7 +105,7 @@ def relative_error(a, b):
     Mutant("relerr_reference", "relative_error", '''
 def relative_error(a, b):
     return helper(a, b)
-''', "relative_error_tests", "calls course_lib", before="from course_lib.gradcheck import relative_error as helper"),
+''', "relative_error_tests", "calls course_lib", before="from course_lib.key.gradcheck import relative_error as helper"),
     # ------------------------------------------------------- fixed_loss_and_grads
     Mutant("fixed_unchanged", "fixed", '''
 def fixed_loss_and_grads(W1, b1, W2, b2, X, y):

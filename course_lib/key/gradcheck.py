@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..checks import verdict
+
 __all__ = [
     "GradCheckReport",
     "ParamCheck",
@@ -27,25 +29,6 @@ __all__ = [
     "relative_error",
     "verdict",
 ]
-
-# Thresholds on the relative error, and what each means to a student.
-_VERDICTS = (
-    (1e-7, "correct", "agrees with finite differences"),
-    (1e-5, "probably correct", "fine if the function has kinks (ReLU, max); otherwise look closer"),
-    (1e-3, "suspicious", "likely a small bug, or a kink right at this input"),
-    (np.inf, "wrong", "the gradient does not match: look for a transpose, a missing 1/N or a sign"),
-)
-
-
-def verdict(rel_error):
-    """(short verdict, explanation) for a relative error."""
-    if not np.isfinite(rel_error):
-        return "wrong", "the gradient or the loss is NaN or infinite"
-    for limit, short, why in _VERDICTS:
-        if rel_error < limit:
-            return short, why
-    raise AssertionError("unreachable")
-
 
 def numerical_gradient(f, x, eps=1e-6):
     """Centered-difference gradient of a scalar function at every element of x.

@@ -1,6 +1,6 @@
 """Generate the student notebooks from the instructor notebooks, with nbgrader.
 
-    python -m course_lib.release            (what `make release` runs)
+    python -m course_lib.grading.release    (what `make release` runs)
 
 Each assignment folder in the source directory (``solutions/``) becomes a
 student version in the release directory (``notebooks/``): solutions replaced
@@ -13,12 +13,14 @@ of start-up per assignment); the course's ``nbgrader_config.py`` applies.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
-__all__ = ["assignments", "load_course_config", "release"]
+__all__ = ["assignments", "load_course_config", "release", "stale_notebooks"]
 
 
 def load_course_config(course_root, **overrides):
@@ -84,6 +86,36 @@ def release(course_root=".", names=None, **overrides):
         target.write_text(notation.read_text())
         written.append(target)
     return written
+
+
+def _normalised(path):
+    """A notebook's JSON with sorted keys: what matters when two releases are compared."""
+    return json.dumps(json.loads(Path(path).read_text()), sort_keys=True, indent=1)
+
+
+def stale_notebooks(course_root=".", names=None):
+    """The release directory's files that differ from a fresh release of the source notebooks.
+
+    Releases into a temporary folder (nbgrader's generate_assignment, the course's
+    own configuration) and compares notebook by notebook, NOTATION.md included.
+    Returns a list of sentences, one per stale or missing file: empty when in sync.
+    """
+    config = load_course_config(course_root)
+    root = Path(config.CourseDirectory.root)
+    committed = root / config.CourseDirectory.get("release_directory", "release")
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="course-release-") as tmp:
+        fresh_dir = Path(tmp) / "release"
+        for fresh in release(course_root, names, release_directory=str(fresh_dir),
+                             db_url=f"sqlite:///{Path(tmp) / 'gradebook.db'}"):
+            ours = committed / fresh.relative_to(fresh_dir)
+            if not ours.exists():
+                problems.append(f"{ours} is missing")
+            elif fresh.suffix == ".ipynb" and _normalised(fresh) != _normalised(ours):
+                problems.append(f"{ours} is out of date with the source notebook")
+            elif fresh.suffix != ".ipynb" and fresh.read_bytes() != ours.read_bytes():
+                problems.append(f"{ours} is out of date")
+    return problems
 
 
 def main(argv=None):
