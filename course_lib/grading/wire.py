@@ -70,14 +70,27 @@ def encode(value, *, pickle_unknown=False, _depth=0):
             return {tag: base64.b64encode(data.tobytes()).decode("ascii"), "dtype": data.dtype.str,
                     "shape": list(arr.shape)}
     if pickle_unknown:
-        import cloudpickle
-
-        return {"p": base64.b64encode(cloudpickle.dumps(value)).decode("ascii")}
+        return {"p": base64.b64encode(_pickled(value)).decode("ascii")}
     try:
         text = object.__repr__(value)
     except Exception:  # pragma: no cover - object.__repr__ does not fail in practice
         text = "<object>"
     return {"o": getattr(t, "__name__", "object"), "r": text[:200]}
+
+
+def _pickled(value):
+    """cloudpickle of a test argument the grader sends to the kernel, the answer key's functions as code.
+
+    The kernel cannot import ``course_lib.key`` (the sandbox hides it), yet a hidden test's stand-ins
+    (``given``: the reference of an earlier exercise, bound while a later one is tested) must run there,
+    where the student's function calls them. So they travel by value, and only while that test runs.
+    """
+    import cloudpickle
+
+    from .. import key
+
+    cloudpickle.register_pickle_by_value(key)  # a set: registering again changes nothing
+    return cloudpickle.dumps(value)
 
 
 def decode(data, *, allow_pickle=False, _depth=0):
