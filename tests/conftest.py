@@ -11,6 +11,13 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # no display in tests
 
+from course_lib.grading.kernels import ONE_THREAD_ENV
+
+# Every kernel the suite starts (nbval, nbclient, nbgrader) inherits one BLAS
+# thread, as `course grade` gives its kernels: kernels side by side then do
+# not spin against each other, and a cell's time does not depend on load.
+os.environ.update(ONE_THREAD_ENV)
+
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(

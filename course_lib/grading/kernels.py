@@ -20,7 +20,13 @@ from pathlib import Path
 
 from . import sandbox
 
-__all__ = ["Kernel", "KernelSupply"]
+__all__ = ["ONE_THREAD_ENV", "Kernel", "KernelSupply"]
+
+# One BLAS/OpenMP thread per kernel. A kernel is given one core's worth of
+# work; OpenBLAS's default (a thread per core) makes kernels that run side by
+# side spin against each other, so a cell's time would depend on its
+# neighbours rather than on its code. The test suite's nbgrader runs use it too.
+ONE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 @dataclass
@@ -142,7 +148,7 @@ class KernelSupply:
         return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": work, "LANG": "C.UTF-8",
             "PYTHONHASHSEED": str(job.seed), "PYTHONDONTWRITEBYTECODE": "1",
-            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            **ONE_THREAD_ENV,
             "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": f"{work}/.matplotlib",
             "IPYTHONDIR": f"{work}/.ipython", "JUPYTER_RUNTIME_DIR": str(place["runtime"]),
         }
