@@ -22,6 +22,12 @@ c.OverwriteCells.add_missing_cells = True
 # of an instructor notebook runs in well under a second.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
+# After a cell's reply (an interrupted one included) nbgrader waits this long
+# for the kernel's remaining output, then drops the *whole submission* as an
+# error (it raises on that timeout). Its default, 4 s, is too short on a busy
+# machine: an honest notebook whose slow cell was interrupted was lost, and
+# the batch's exit code with it.
+c.Execute.iopub_timeout = 30
 
 # nbgrader fails a test cell that wrote anything to stderr. These harmless
 # lines can appear in a fresh environment without anything being wrong.
