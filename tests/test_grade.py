@@ -25,7 +25,7 @@ import adversarial
 from course_lib.grading import sandbox
 from course_lib.grading.batch import GradeRun, run
 from course_lib.grading.worker import UID_BASE
-from notebook_helpers import completed
+from notebook_helpers import completed, solutions
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -453,6 +453,41 @@ def test_a_looping_cell_is_interrupted_and_the_rest_graded_as_nbgrader_does(tmp_
         assert "interrupted" in r["message"] and "the rest of the notebook was graded" in r["message"]
         spent = r["notebooks"][0]["timings"]["execute_s"]
         assert spent < 3 * 3 + 5  # one time limit per looping cell or test, not one per hidden case
+
+
+@needs_sandbox
+def test_a_cell_cut_off_on_a_busy_machine_is_said_to_be_slowed_by_the_machine(tmp_path):
+    """A cell that needs 1.5 s of CPU, a 3 s limit, and three busy processes per core beside it: the kernel
+    gets at most a quarter of a core, the cell is cut off, and the record says the machine, not the code, was slow."""
+    course, subs = make_course(tmp_path), honest_set(tmp_path, n=0)
+    rel, sol = ROOT / "notebooks" / A / f"{A}.ipynb", ROOT / "solutions" / A / f"{A}.ipynb"
+    busy_work = "\nimport time\n_t = time.process_time()\nwhile time.process_time() - _t < 1.5:  # CPU time, not wall\n    pass"
+    path = subs / "slow_machine" / A / f"{A}.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(completed(rel, sol, tanh_grad=solutions(sol)["tanh_grad"] + busy_work), path)
+    # each in a session of its own: with the kernel's autogroup scheduling, a session shares the CPU as one
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+            for _ in range(3 * (os.cpu_count() or 1))]
+    try:
+        (record,) = run(GradeRun(str(course), A, str(subs), str(tmp_path / "out"), workers=1, timeout=120,
+                                 cell_timeout=3, progress=False))
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert record["status"] == "timeout", record["message"]
+    busy = [r for r in record["needs_review"] if r.startswith("the machine was busy")]
+    assert busy and "waited" in busy[0] and "for a CPU" in busy[0], record["needs_review"]
+    assert "the machine was busy" in record["message"]
+
+
+def test_only_a_long_wait_for_a_cpu_counts_as_load():
+    from course_lib.grading.load import Slowdown
+
+    assert Slowdown(wall_s=60, run_s=20, wait_s=40).by_the_machine        # two thirds of the time in the queue
+    assert not Slowdown(wall_s=60, run_s=59, wait_s=1).by_the_machine     # an infinite loop on an idle machine
+    assert not Slowdown(wall_s=60, run_s=0.1, wait_s=0.2).by_the_machine  # a cell that sleeps or waits for input
+    assert not Slowdown(wall_s=2, run_s=1, wait_s=0.9).by_the_machine     # under a second is noise
 
 
 def test_wrong_input_stops_with_a_message_not_an_empty_success(tmp_path):

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import sandbox, wire
+from . import load, sandbox, wire
 from .agent import MIME
 from .kernels import KernelSupply, matplotlib_cache_dir
 from .replay import CallTimedOut, KernelStopped, Unsupported, run_grade_cell, trusted_prelude
@@ -93,9 +93,11 @@ class KernelSession:
     rest); the notebook as a whole stops at its deadline, kernel and all.
     """
 
-    def __init__(self, client, deadline, output_limit, cell_timeout):
+    def __init__(self, client, deadline, output_limit, cell_timeout, kernel_pid=None):
         self.client, self.deadline, self.cell_timeout = client, deadline, cell_timeout
+        self.kernel_pid = kernel_pid  # the sandbox's first process: its tree's CPU wait says if the machine was busy
         self.notes, self.interrupted = [], []
+        self.slowed = {}  # cell index -> load.Slowdown of a cell that ran out of time on a busy machine
         client.output_limit = output_limit
 
     def _budget(self):
@@ -110,15 +112,17 @@ class KernelSession:
         from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
         limit = self._budget()
-        start = time.monotonic()
+        start, cpu = time.monotonic(), load.sample(self.kernel_pid)
         try:
             self.client.execute_cell(cell, index, store_history=True)
         except CellTimeoutError:
+            self._note_load(index, start, cpu)
             raise KernelStopped("timeout") from None
         except DeadKernelError:
             raise KernelStopped("crashed") from None
         if time.monotonic() - start < limit:
             return True
+        self._note_load(index, start, cpu)
         self._budget()  # the notebook's own deadline may be what ran out: then everything stops
         if not notebook_cell:
             return False
@@ -127,6 +131,12 @@ class KernelSession:
             "error", ename="TimeoutError", traceback=[],
             evalue=f"this cell ran longer than {limit} s and was interrupted (an infinite loop?)"))
         return False
+
+    def _note_load(self, index, start, before):
+        """A cell ran out of time: remember it if the machine, not its code, held it back."""
+        slowed = load.slowdown(before, load.sample(self.kernel_pid), time.monotonic() - start)
+        if slowed is not None and slowed.by_the_machine:
+            self.slowed[index] = slowed
 
     def run(self, code):
         """Execute a snippet (not part of the notebook) and return its outputs."""
@@ -320,7 +330,8 @@ def _run_notebook(nb, job, state, timings):
         # the kernel was started ahead of time: kernel_start_s is the wait for it to be ready
         timings["kernel_start_s"] = round(time.monotonic() - t0, 3)
         session = KernelSession(client, time.monotonic() + job.timeout,
-                                output_limit=int(job.output_limit_mb * 2**20), cell_timeout=job.cell_timeout)
+                                output_limit=int(job.output_limit_mb * 2**20), cell_timeout=job.cell_timeout,
+                                kernel_pid=getattr(kernel.km.provisioner, "pid", None))
         index, prelude = None, []
         try:
             for index, cell in enumerate(nb.cells):
@@ -344,6 +355,10 @@ def _run_notebook(nb, job, state, timings):
             status = "timeout"
             message = (f"{_where(nb, session.interrupted[0])} ran longer than {job.cell_timeout:g} s and was "
                        "interrupted (an infinite loop?); the rest of the notebook was graded")
+        for cell_index, slowed in session.slowed.items():
+            notes.append(slowed.sentence(_where(nb, cell_index)))
+        if session.slowed and status == "timeout":
+            message += f"; {notes[-1]}"
         if client.flooded:
             notes.append(f"the notebook printed more than {job.output_limit_mb:g} MB: the rest was dropped")
             message = message or notes[-1]
