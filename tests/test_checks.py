@@ -224,3 +224,41 @@ def test_uneven_arguments_and_list_results_are_handled():
 
 def test_a_nested_list_of_numbers_is_an_array_not_a_structure():
     checks.expect_close(np.array([[1.0, 2.0], [3.0, 4.0]]), [[1.0, 2.0], [3.0, 4.0]], what="Z")
+
+
+# ------------------------------------------------------------------ expect_gradient
+
+
+def test_expect_gradient_passes_a_right_gradient_and_restores_x_bit_for_bit(capsys):
+    x = np.array([[1.0, 2.0, -0.5], [0.3, -1.7, 4.0]])
+    before = x.copy()
+    checks.expect_gradient(3 * x**2, lambda v: np.sum(v**3), x, what="d Σx³")   # f takes x
+    checks.expect_gradient(3 * x**2, lambda: np.sum(x**3), x, what="d Σx³")     # f reads x from its closure
+    assert x.tobytes() == before.tobytes()
+    assert capsys.readouterr().out.count("✔ d Σx³ matches centered differences (largest relative difference") == 2
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda x: 6 * x**2, "is exactly 2 times the right answer"),
+    (lambda x: -3 * x**2, "has the wrong sign"),
+    (lambda x: (3 * x**2).T, "looks transposed"),
+    (lambda x: 3 * x**2 + np.eye(2, 3), "is wrong at index (0, 0)"),
+])
+def test_expect_gradient_names_the_mistake(wrong, words):
+    x = np.array([[1.0, 2.0, -0.5], [0.3, -1.7, 4.0]])
+    with pytest.raises(CheckFailed, match=r"centered differences") as err:
+        checks.expect_gradient(wrong(x), lambda v: np.sum(v**3), x, what="dx")
+    assert words in str(err.value)
+
+
+def test_expect_gradient_restores_x_when_f_raises_and_refuses_integer_arrays():
+    x = np.array([1.0, 2.0])
+
+    def broken(v):
+        raise ValueError("bug")
+
+    with pytest.raises(ValueError):
+        checks.expect_gradient(np.zeros(2), broken, x, what="dx")
+    assert x.tolist() == [1.0, 2.0]
+    with pytest.raises(TypeError, match="float numpy array"):
+        checks.expect_gradient(np.zeros(2), lambda v: 0.0, np.array([1, 2]), what="dx")

@@ -240,3 +240,20 @@ def test_a_split_that_would_leave_a_part_empty_is_refused():
     from course_lib import data as d
     with pytest.raises(ValueError, match="too few to split"):
         d.train_test_split(np.arange(2)[:, None], np.array([0, 1]), 0.25)
+
+
+def test_notebook_05_starting_weights_are_xavier_draws_with_zero_biases():
+    from course_lib import data as d
+    from course_lib.key.network import init_params
+
+    for sizes in d.STARTING_SIZES:
+        stored = d.load_starting_weights(list(sizes))
+        drawn = init_params(list(sizes), "xavier", seed=0)  # the answer key's initializer, seed 0
+        assert len(stored) == len(sizes) - 1
+        for (W, b), (W_ref, b_ref) in zip(stored, drawn):
+            assert W.shape == W_ref.shape and np.array_equal(W, W_ref) and np.array_equal(b, np.zeros_like(b_ref))
+    first = d.load_starting_weights([64, 16, 10])
+    first[0][0][:] = 0.0  # a copy each time: changing one does not change the next
+    assert np.any(d.load_starting_weights([64, 16, 10])[0][0] != 0)
+    with pytest.raises(ValueError, match=r"no stored starting weights for sizes \[3, 4, 2\]"):
+        d.load_starting_weights([3, 4, 2])
