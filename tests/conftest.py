@@ -26,3 +26,22 @@ settings.register_profile(
 settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def bundle(tmp_path_factory):
+    """What an instructor hands to students: `course bundle` of the whole course."""
+    from student_bundle import handout
+
+    return handout(tmp_path_factory.mktemp("handout"))
+
+
+@pytest.fixture(scope="session")
+def student_folder(bundle, tmp_path_factory):
+    """The bundle unzipped in a fresh folder outside the repository, its README's install command run there."""
+    from student_bundle import student_folder as install
+
+    return install(bundle, tmp_path_factory.mktemp("student_home"))

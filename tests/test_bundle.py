@@ -11,7 +11,6 @@ on stderr.
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import socket
@@ -25,21 +24,12 @@ from pathlib import Path
 import nbformat
 import pytest
 from notebook_helpers import completed
+from student_bundle import STUDENT_ENV, readme_commands
 
-from course_lib.grading.bundle import make_bundle
 from course_lib.grading.release import assignments
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = assignments(ROOT)
-# The environment a student's terminal has: none of this repository's (no .venv on PATH, no PYTHONPATH).
-STUDENT_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-STUDENT_ENV["PATH"] = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
-                                      if not p.startswith(str(ROOT)))
-
-
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    return make_bundle(tmp_path_factory.mktemp("handout") / "workbook", course_root=ROOT, log=lambda *a: None)
 
 
 def test_the_bundle_holds_the_notebooks_the_wheel_and_the_readme_and_nothing_else(bundle):
@@ -81,30 +71,10 @@ def test_a_stale_release_stops_the_bundle(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def _readme_commands(readme):
-    """The indented command lines of the students' README, in order."""
-    return [line.strip() for line in readme.splitlines() if line.startswith("    ") and line.strip()]
-
-
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def student_folder(bundle, tmp_path_factory):
-    """The bundle unzipped in a fresh folder, its README's install command run there (a fresh venv)."""
-    home = tmp_path_factory.mktemp("student_home")
-    with zipfile.ZipFile(bundle.archive) as zf:
-        zf.extractall(home)
-    folder = home / "workbook"
-    install, *_ = _readme_commands((folder / "README.md").read_text())
-    assert install.startswith("python3 -m venv .venv") and ".whl" in install
-    run = subprocess.run(["bash", "-c", install], cwd=folder, env=STUDENT_ENV, capture_output=True, text=True,
-                         timeout=900)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return folder
 
 
 def test_the_student_environment_has_the_library_and_not_the_answer_key(student_folder):
@@ -136,7 +106,7 @@ def test_every_notebook_solved_passes_every_check_in_the_student_environment(stu
 
 
 def test_the_readme_opens_jupyterlab_on_the_notebooks(student_folder, tmp_path):
-    _, lab, *_ = _readme_commands((student_folder / "README.md").read_text())
+    _, lab, *_ = readme_commands((student_folder / "README.md").read_text())
     assert lab == ".venv/bin/jupyter lab notebooks/"
     port, token = _free_port(), secrets.token_hex(8)
     extra = (f" --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port={port} --ServerApp.port_retries=0"

@@ -49,7 +49,9 @@ MISSING = (f"{CHROMIUM} is missing: the browser tests (tests/browser) cannot run
 class Lab:
     """A JupyterLab server started by a test, stopped by its process id."""
 
-    def __init__(self, folder, cwd, root_dir):
+    def __init__(self, folder, cwd, root_dir, jupyter=None, env=None):
+        """``jupyter``: the command that starts it (default: this venv's `jupyter lab --ServerApp.root_dir=...`);
+        ``env``: the environment (default: ``jupyter_env(folder)``)."""
         self.folder, self.root = Path(folder), Path(cwd) / root_dir
         self.token = secrets.token_hex(16)
         with socket.socket() as s:
@@ -61,10 +63,10 @@ class Lab:
         news.write_text('{"fetchNews": "false"}')  # no "get notified about Jupyter news?" toast over the page
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(
-                [BIN / "jupyter", "lab", f"--ServerApp.root_dir={root_dir}", "--ServerApp.allow_root=True",
+                [*(jupyter or [BIN / "jupyter", "lab", f"--ServerApp.root_dir={root_dir}"]), "--ServerApp.allow_root=True",
                  "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
                  "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}", "--LabApp.news_url=None"],
-                cwd=cwd, env=jupyter_env(self.folder), stdout=log, stderr=subprocess.STDOUT)
+                cwd=cwd, env=env or jupyter_env(self.folder), stdout=log, stderr=subprocess.STDOUT)
         try:
             self._wait_until_up()
         except BaseException:
@@ -134,6 +136,20 @@ def student_lab(browser, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def bundle_lab(browser, student_folder, tmp_path_factory):
+    """The student bundle's README, second command: `.venv/bin/jupyter lab notebooks/`, in the student's own
+    virtual environment (made by the README's first command, outside the repository)."""
+    from student_bundle import STUDENT_ENV, readme_commands
+
+    folder = tmp_path_factory.mktemp("bundle_lab")
+    _, command, *_ = readme_commands((student_folder / "README.md").read_text())
+    env = {**jupyter_env(folder), "PATH": STUDENT_ENV["PATH"]}  # Jupyter's dirs in folder, nothing of this repo
+    lab = Lab(folder, cwd=student_folder, root_dir="notebooks", jupyter=command.split(), env=env)
+    yield lab
+    lab.stop()
+
+
+@pytest.fixture(scope="session")
 def course_lab(browser, tmp_path_factory):
     """JupyterLab on a temporary nbgrader course: the instructor's view, with formgrader."""
     folder = tmp_path_factory.mktemp("course_lab")
@@ -191,6 +207,11 @@ def _page(browser, lab, request, tmp_path):
 @pytest.fixture
 def student_page(browser, student_lab, request, tmp_path):
     yield from _page(browser, student_lab, request, tmp_path)
+
+
+@pytest.fixture
+def bundle_page(browser, bundle_lab, request, tmp_path):
+    yield from _page(browser, bundle_lab, request, tmp_path)
 
 
 @pytest.fixture
