@@ -112,7 +112,8 @@ class KernelSession:
         from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
         limit = self._budget()
-        start, cpu = time.monotonic(), load.sample(self.kernel_pid)
+        # a grader snippet (a replayed test's call) has no cell of its own to blame: only notebook cells are sampled
+        start, cpu = time.monotonic(), load.sample(self.kernel_pid) if notebook_cell else None
         try:
             self.client.execute_cell(cell, index, store_history=True)
         except CellTimeoutError:
