@@ -18,6 +18,7 @@ from course_lib.grading.kernels import ONE_THREAD_ENV
 # not spin against each other, and a cell's time does not depend on load.
 os.environ.update(ONE_THREAD_ENV)
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -27,8 +28,6 @@ settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 
-
-import pytest  # noqa: E402
 
 
 @pytest.fixture(scope="session")

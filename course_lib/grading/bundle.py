@@ -27,7 +27,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .release import assignments, load_course_config, release, stale_notebooks
+from .release import assignments, load_course_config, release, release_root, stale_notebooks
 
 __all__ = ["BundleError", "Bundle", "build_student_wheel", "make_bundle", "STUDENT_PROJECT"]
 
@@ -103,7 +103,7 @@ def make_bundle(out, names=None, course_root=".", release_first=False, log=print
     if stale:
         log("releasing first: " + "; ".join(stale))
         release(course_root, names)
-    released = root / config.CourseDirectory.get("release_directory", "release")
+    released = release_root(course_root)
     out = Path(out).resolve()
     if out.exists():
         shutil.rmtree(out)

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["assignments", "load_course_config", "release", "stale_notebooks"]
+__all__ = ["assignments", "load_course_config", "release", "release_root", "stale_notebooks"]
 
 
 def load_course_config(course_root, **overrides):
@@ -59,17 +59,29 @@ def ensure_alembic_on_path():
         os.environ["PATH"] = here + os.pathsep + os.environ.get("PATH", "")
 
 
+def _course_directory(course_root, **overrides):
+    """nbgrader's CourseDirectory of the course (its configuration, nbgrader's defaults), and that Config."""
+    from nbgrader.coursedir import CourseDirectory
+
+    config = load_course_config(course_root, **overrides)
+    return CourseDirectory(config=config), config
+
+
+def release_root(course_root=".", **overrides):
+    """The course's release directory (student versions), as nbgrader resolves it."""
+    coursedir, _ = _course_directory(course_root, **overrides)
+    return Path(coursedir.format_path(coursedir.release_directory, ".", ""))
+
+
 def release(course_root=".", names=None, **overrides):
     """Run nbgrader's generate_assignment for each assignment; return the notebooks written.
 
     Raises RuntimeError with nbgrader's log when an assignment fails.
     """
     from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
 
     ensure_alembic_on_path()
-    config = load_course_config(course_root, **overrides)
-    coursedir = CourseDirectory(config=config)
+    coursedir, config = _course_directory(course_root, **overrides)
     api = NbGraderAPI(coursedir=coursedir, config=config)
     written = []
     for name in names or assignments(course_root):
@@ -82,7 +94,7 @@ def release(course_root=".", names=None, **overrides):
     # release folder, so a copy goes there.
     notation = Path(coursedir.root) / "NOTATION.md"
     if notation.exists():
-        target = Path(coursedir.format_path(coursedir.release_directory, ".", "")) / "NOTATION.md"
+        target = release_root(course_root, **overrides) / "NOTATION.md"
         target.write_text(notation.read_text())
         written.append(target)
     return written
@@ -100,9 +112,7 @@ def stale_notebooks(course_root=".", names=None):
     own configuration) and compares notebook by notebook, NOTATION.md included.
     Returns a list of sentences, one per stale or missing file: empty when in sync.
     """
-    config = load_course_config(course_root)
-    root = Path(config.CourseDirectory.root)
-    committed = root / config.CourseDirectory.get("release_directory", "release")
+    committed = release_root(course_root)
     problems = []
     with tempfile.TemporaryDirectory(prefix="course-release-") as tmp:
         fresh_dir = Path(tmp) / "release"
