@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import copy
+import functools
 import inspect
 import math
 import sys
@@ -33,13 +35,18 @@ from pathlib import Path
 
 import numpy as np
 
+from . import mistakes
+
 __all__ = [
     "CheckFailed",
     "current_call",
     "diagnose",
+    "exercise",
     "expect_close",
     "expect_derivative",
     "expect_gradient",
+    "expect_initializer",
+    "expect_restored",
     "expect_silent",
     "reference_forbidden",
     "verdict",
@@ -67,6 +74,37 @@ class CheckFailed(AssertionError):
     def __init__(self, message, final=False):
         super().__init__(message)
         self.final = final
+
+    def _render_traceback_(self):
+        # IPython shows these lines in place of a traceback: a student reads the
+        # message, not frames inside this library ("the library crashed").
+        # The error output keeps ename CheckFailed and the message as evalue.
+        return [f"✘ {self}"]
+
+
+# The words for mistakes the visible checks and the hidden tests both recognise.
+TYPED_IN = "Is the answer typed in rather than computed from the arguments?"
+
+
+def _typed_in(name, args_a, args_b):
+    """The message for a function that gave the very same answer for different inputs."""
+    return f"{name} gives the same answer for {_show(args_a)} and {_show(args_b)}. {TYPED_IN}"
+
+
+def _calls_library(name, called):
+    """The message for a student's function that reached into course_lib."""
+    # Name the public functions reached; a helper or an operator (Value.__mul__) names its module.
+    public = {f"course_lib.{m}.{f}" for m, f in called if not f.startswith(("_", "<"))}
+    used = ", ".join(sorted(public or {f"course_lib.{m}" for m, _ in called}))
+    return (f"{name} calls course_lib ({used}). Your answer is checked against course_lib, so calling it "
+            "proves nothing: write the computation yourself (numpy is fine).")
+
+
+def _warned(name, args, warning):
+    """The message for a student's function that raised a RuntimeWarning."""
+    cause = _warning_cause(str(warning))
+    return (f"{name}{_show(args)} raised a warning: '{warning}'. A correct formula stays silent here: "
+            f"{cause[0].lower()}{cause[1:]}")
 
 
 # ------------------------------------------------------------------ diagnose
@@ -225,6 +263,74 @@ def expect_gradient(got, f, x, *, what, eps=1e-6, rtol=1e-6, atol=1e-8):
     _ok(f"{what} matches centered differences (largest relative difference {worst:.1e}).")
 
 
+def expect_initializer(init_params, spreads, inits=("zeros", "normal", "xavier", "he"), *, name="init_params",
+                       sizes=(300, 400, 10), rtol=0.03):
+    """Visible check (and the hidden test's judge) of ``init_params(sizes, init, seed)``: the distribution.
+
+    ``spreads`` maps each init to its standard deviation on the first layer,
+    sizes[0] → sizes[1], as plain numbers. For each init: one (W, b) per layer
+    with W (n_out, n_in) and b (n_out,) of zeros; "zeros" gives zero
+    weights; the others have mean ≈ 0 and their spread within ``rtol`` (on a
+    400 × 300 layer, 120,000 draws, the sample spread is within 0.3 % of σ);
+    the same seed gives the same draw and another seed another.
+    """
+    __tracebackhide__ = True  # IPython hides this frame from a traceback unless the error is raised in it
+    n_in, n_out = sizes[0], sizes[1]
+    for init in inits:
+        params = init_params(list(sizes), init, 0)
+        if not isinstance(params, (list, tuple)) or len(params) != len(sizes) - 1:
+            raise CheckFailed(f"{name} should return one (W, b) pair per layer: {len(sizes) - 1} for sizes {list(sizes)}")
+        for l, (layer, fan_in, fan_out) in enumerate(zip(params, sizes[:-1], sizes[1:]), start=1):
+            W, b = layer
+            for what, got, shape in (("W", W, (fan_out, fan_in)), ("b", b, (fan_out,))):
+                problem = diagnose(got, np.zeros(shape), name=f"{what}{l} of {init!r}") if np.shape(got) != shape else None
+                if problem:
+                    raise CheckFailed(f"{problem} (weights are (n_out, n_in), biases (n_out,))")
+            if np.any(np.asarray(b) != 0):
+                raise CheckFailed(f"{name}({init!r}): the biases should start at 0")
+        W = np.asarray(params[0][0], dtype=np.float64)
+        if init == "zeros":
+            if np.any(W != 0):
+                raise CheckFailed(f"{name}('zeros') should give weights that are all 0")
+            continue
+        expected = spreads[init]
+        std, mean = float(W.std()), float(W.mean())
+        if not math.isclose(std, expected, rel_tol=rtol):
+            others = [k for k, s in spreads.items() if k != init and math.isclose(std, s, rel_tol=rtol)]
+            why = (f" — that is the spread of {others[0]!r}" if others else
+                   " — the variance used as the standard deviation?" if math.isclose(std, expected**2, rel_tol=rtol)
+                   else "")
+            raise CheckFailed(f"{name}({init!r}) for a {n_in} → {n_out} layer should have standard deviation "
+                              f"{expected:.4g}, got {std:.4g}{why}")
+        # the spread is right, so the mean of 120,000 draws lies within 5σ/√n of 0
+        if abs(mean) > 5 * expected / math.sqrt(W.size):
+            raise CheckFailed(f"{name}({init!r}): the weights should have mean 0, got {mean:.3g}")
+        again = init_params(list(sizes), init, 0)
+        other = init_params(list(sizes), init, 1)
+        if not np.array_equal(np.asarray(again[0][0]), W):
+            raise CheckFailed(f"{name}({init!r}): the same seed must give the same weights (use np.random.default_rng(seed))")
+        if np.array_equal(np.asarray(other[0][0]), W):
+            raise CheckFailed(f"{name}({init!r}): another seed must give other weights (is the seed ignored?)")
+    _ok(f"{name} draws every init with the right shapes, zero biases, spread and seeding.")
+
+
+LEFT_NUDGED = "you left each element nudged after its two evaluations: put the old value back."
+
+
+def expect_restored(before, after, *, name, eps):
+    """Visible check (and hidden): an array the function nudged in place is exactly as it was."""
+    __tracebackhide__ = True  # IPython hides this frame from a traceback unless the error is raised in it
+    before, after = np.asarray(before), np.asarray(after)
+    if before.tobytes() == after.tobytes():
+        _ok(f"{name} leaves x exactly as it found it.")
+        return
+    moved = np.abs(after - before)[after != before]
+    if np.allclose(moved, eps, rtol=1e-3):
+        raise CheckFailed(f"{name}: {LEFT_NUDGED}")
+    raise CheckFailed(f"{name} does not restore x exactly: some elements differ after the call "
+                      "(x + ε − ε is not always x in floating point). Save the old value and write it back.")
+
+
 # Thresholds on the relative error of a gradient check, and what each means to a student.
 _VERDICTS = (
     (1e-7, "correct", "agrees with finite differences"),
@@ -260,6 +366,107 @@ def expect_silent(fn, *args, what, quiet=False):
         raise CheckFailed(f"{what} returned NaN or inf: an unstable formula?")
     _ok(f"{what} runs without warnings and stays finite.")
     return result
+
+
+# ------------------------------------------------ one exercise's check cell
+
+
+class exercise:
+    """The checks of one exercise: ``with checks.exercise("sigmoid_grad"): ...`` around a check cell.
+
+    Inside the block, the notebook's function ``name`` answers as usual, but
+    each call is recorded (its inputs and answer) and held to the hidden
+    test's rules: it may not call course_lib, and a RuntimeWarning
+    (overflow, division by 0) fails the check. Errors in the student's code
+    reach the student unchanged, with their traceback.
+
+    When a check in the block fails, its message is sharpened before the
+    student reads it: if an answer equals a known mistake of the exercise at
+    the same inputs (``course_lib.mistakes``, the hidden test's hints
+    evaluated there), the message is the hidden test's sentence for it; if
+    different inputs gave the same answer, it asks whether the answer is typed
+    in; otherwise the check's own diagnosis stays, prefixed with the exercise.
+    """
+
+    def __init__(self, name):
+        self.name = name
+        self.calls = []  # (inputs, answer) of every call, in order
+
+    def __enter__(self):
+        self._namespace = sys._getframe(1).f_globals  # the notebook's namespace, where the function lives
+        function = self._namespace.get(self.name)
+        if not callable(function):
+            raise NameError(f"{self.name} is not defined yet: run the exercise's cell above, then this one.")
+        self._function = function
+        self._namespace[self.name] = self._recording(function)
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        self._namespace[self.name] = self._function
+        for observe in _OBSERVERS:  # course_lib.grading.mistakes records the probes of the instructor's run
+            observe(self)
+        if isinstance(error, CheckFailed) and not error.final:
+            raise CheckFailed(self.explain(str(error))) from None
+        if isinstance(error, Exception) and not isinstance(error, (CheckFailed, NotImplementedError)):
+            # The student's code raised: its traceback says where. If the answers at
+            # the other inputs show a known mistake, that says more.
+            says = self._named()
+            if says:
+                raise CheckFailed(f"{self.name}: {says} (On one of the check's inputs it raised "
+                                  f"{type(error).__name__}: {error})") from error
+        return False
+
+    def _recording(self, function):
+        @functools.wraps(function)
+        def recorded(*args, **kwargs):
+            __tracebackhide__ = True  # IPython hides this frame from a traceback unless the error is raised in it
+            inputs = copy.deepcopy(args)
+            answer = _call_visible(function, args, kwargs, self.name)
+            self.calls.append((inputs, copy.deepcopy(answer)))
+            return answer
+
+        return recorded
+
+    def _answers(self):
+        """The student's answers at the exercise's stored probes: the calls made, and the others asked now."""
+        replay = lambda args: _call_visible(self._function, copy.deepcopy(args), {}, self.name)  # noqa: E731
+        with warnings.catch_warnings(), contextlib.redirect_stdout(None):
+            warnings.simplefilter("ignore")
+            return mistakes.seen(self.name, self.calls, replay)
+
+    def _named(self):
+        return mistakes.named(self.name, self._answers(), lambda got, wrong: _compare(got, wrong, "", RTOL, ATOL))
+
+    def explain(self, message):
+        """The message a failed check of this exercise shows."""
+        answers = self._answers()
+        says = mistakes.named(self.name, answers, lambda got, wrong: _compare(got, wrong, "", RTOL, ATOL))
+        if says:
+            return f"{self.name}: {says}"
+        same = mistakes.entry(self.name).typed_in and mistakes.same_answer(answers)
+        if same:
+            return _typed_in(self.name, *same)
+        return message if message.startswith(self.name) else f"{self.name}: {message}"
+
+
+_OBSERVERS = []  # callables given each finished ``exercise`` block
+
+
+def _call_visible(function, args, kwargs, name):
+    """Call the student's function under the hidden test's rules; their own errors pass through."""
+    __tracebackhide__ = True  # IPython hides this frame from a traceback unless the error is raised in it
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with np.errstate(all="warn", under="ignore"), reference_forbidden() as called:
+            answer = function(*args, **kwargs)
+    if called:
+        raise CheckFailed(_calls_library(name, called), final=True)
+    runtime = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    if runtime:
+        raise CheckFailed(_warned(name, args, runtime[0].message))
+    for w in caught:  # other warnings (a DeprecationWarning, say) are the student's to see
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return answer
 
 
 # ------------------------------------------------- the call guard (hidden tests)
@@ -336,19 +543,10 @@ def _run_student(fn, args, name, given=None):
                 finally:
                     _CURRENT_CALL.reset(token)
     if called:
-        # Name the public functions reached; a helper or an operator (Value.__mul__) names its module.
-        public = {f"course_lib.{m}.{f}" for m, f in called if not f.startswith(("_", "<"))}
-        used = ", ".join(sorted(public or {f"course_lib.{m}" for m, _ in called}))
-        raise CheckFailed(
-            f"{name} calls course_lib ({used}). Your answer is checked against course_lib, so calling it "
-            "proves nothing: write the computation yourself (numpy is fine).", final=True
-        )
+        raise CheckFailed(_calls_library(name, called), final=True)
     runtime = [w for w in caught if issubclass(w.category, RuntimeWarning)]
     if runtime:
-        raise CheckFailed(
-            f"{name}{_show(args)} raised a warning: '{runtime[0].message}'. A correct formula stays silent here: "
-            f"{_warning_cause(str(runtime[0].message))[0].lower()}{_warning_cause(str(runtime[0].message))[1:]}"
-        )
+        raise CheckFailed(_warned(name, args, runtime[0].message))
     return result
 
 

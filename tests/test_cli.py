@@ -45,7 +45,8 @@ def test_a_wrong_answer_is_named_with_its_diagnosis(tmp_path):
     assert run.returncode == 1
     line = next(ln for ln in run.stdout.splitlines() if "sigmoid_grad " in ln)
     assert "failed" in line
-    assert "sigmoid_grad(1), rounded is wrong" in run.stdout  # the visible check's plain-words message
+    # the hidden test's sentence for this mistake, named by the check cell from course_lib/mistakes.json
+    assert "sigmoid_grad: you computed σ(z)·(1 − z): the second factor is 1 − σ(z), not 1 − z." in run.stdout
     assert "4 of 5" in run.stdout
 
 

@@ -50,6 +50,13 @@ def test_student_release_is_in_sync_with_the_solutions():
     assert (ROOT / "notebooks" / "NOTATION.md").read_text() == (ROOT / "NOTATION.md").read_text()
 
 
+def test_check_cells_know_the_mistakes_of_the_current_hidden_tests():
+    # course_lib/mistakes.json is made from the instructor notebooks (hints at the check cells' inputs)
+    run = subprocess.run([sys.executable, "-m", "course_lib.grading.mistakes", "--check"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr + run.stdout + "\nrun `make release`"
+
+
 def test_every_assignment_has_a_student_version():
     released = sorted(p.name for p in (ROOT / "notebooks").iterdir() if p.is_dir())
     assert released == ASSIGNMENTS and ASSIGNMENTS
@@ -201,6 +208,57 @@ def test_planted_bug_loses_its_points_and_gets_its_diagnostic(graded, name, muta
     assert others == {g: result.max_scores[g] for g in others}, "a bug in one exercise cost points elsewhere"
     message = result.errors[mutant.name][mutant.fails]
     assert mutant.says in message, message
+
+
+def _check_cells(nb, solution_id):
+    """The grade_ids of the visible check cells of an exercise: those after its solution cell, up to the next one."""
+    ids = [(grade_id(c), c.metadata.get("nbgrader", {}).get("solution")) for c in nb.cells]
+    after = [(g, solution) for g, solution in ids[[g for g, _ in ids].index(solution_id) + 1:]]
+    end = next((i for i, (_, solution) in enumerate(after) if solution), len(after))
+    return [g for g, _ in after[:end] if g and g.endswith("_check")]
+
+
+def _visible(result, name, mutant):
+    """(caught, named) by the visible check cells of the mutant's exercise, and their messages."""
+    nb = nbformat.read(_notebook(ROOT / "solutions", name), as_version=4)
+    message = "\n".join(m for g in _check_cells(nb, mutant.cell) if (m := result.errors[mutant.name][g]))
+    return bool(message), mutant.says in message, message
+
+
+@pytest.mark.parametrize("name, mutant", _mutant_cases())
+def test_planted_bug_is_named_by_its_check_cell(graded, name, mutant: Mutant):
+    # The check cell the student runs says what the grader's feedback will say.
+    caught, named, message = _visible(graded(name), name, mutant)
+    if mutant.unseen:
+        assert not named, f"{mutant.name} is named by the check cell after all: drop its `unseen`"
+        return
+    assert caught, f"the check cell passes with {mutant.name} planted"
+    assert named, f"the check cell does not name {mutant.name} ({mutant.says!r}): {message}"
+
+
+def test_planted_bugs_summary(graded, capsys):
+    """Per notebook: planted bugs, caught and named by the visible check cell and by the hidden test."""
+    rows, total = [], [0] * 5
+    for name, mutants in MUTANTS.items():
+        result = graded(name)
+        counts = [len(mutants), 0, 0, 0, 0]
+        for m in mutants:
+            caught, named, _ = _visible(result, name, m)
+            hidden_message = result.errors[m.name][m.fails]
+            counts[1] += caught
+            counts[2] += named
+            counts[3] += result.scores[m.name][m.fails] == 0
+            counts[4] += m.says in hidden_message
+        rows.append((name, *counts))
+        total = [t + c for t, c in zip(total, counts)]
+    rows.append(("all", *total))
+    lines = [f"{'notebook':<22} {'planted':>7} {'check caught':>12} {'check named':>11} "
+             f"{'hidden caught':>13} {'hidden named':>12}"]
+    lines += [f"{n:<22} {p:>7} {c:>12} {d:>11} {h:>13} {k:>12}" for n, p, c, d, h, k in rows]
+    with capsys.disabled():
+        print("\n\nPlanted bugs (tests/mutants) and who names them:\n" + "\n".join(lines))
+    for name, planted, caught, named, *_ in rows:
+        assert caught >= 0.95 * planted and named >= 0.80 * planted, f"{name}: {planted} planted, {caught} caught, {named} named"
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)

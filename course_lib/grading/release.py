@@ -5,8 +5,10 @@
 Each assignment folder in the source directory (``solutions/``) becomes a
 student version in the release directory (``notebooks/``): solutions replaced
 by stubs, hidden tests removed, outputs cleared. NOTATION.md is copied there
-too, so that students can open it from JupyterLab. This calls nbgrader's own
-``generate_assignment`` in one process (one nbgrader command costs about 3 s
+too, so that students can open it from JupyterLab; for this repository's own
+course, ``course_lib/mistakes.json`` is rewritten too (what the check cells
+know of each exercise's mistakes: course_lib.grading.mistakes). This calls
+nbgrader's own ``generate_assignment`` in one process (one nbgrader command costs about 3 s
 of start-up per assignment); the course's ``nbgrader_config.py`` applies.
 """
 
@@ -135,6 +137,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     for path in release(args.course, args.assignments or None):
         print(f"released {path}")
+    if Path(args.course).resolve() == Path(__file__).resolve().parents[2]:
+        # This course's check cells name mistakes from course_lib/mistakes.json, made from the same notebooks.
+        from . import mistakes
+
+        mistakes.main(["--course", args.course])
     return 0
 
 

@@ -18,12 +18,14 @@ import warnings
 
 import numpy as np
 
-from ..checks import ATOL, RTOL, CheckFailed, _compare, _ok, _run_student, _show, diagnose
+from ..checks import ATOL, RTOL, TYPED_IN, CheckFailed, _compare, _ok, _run_student, _show, _typed_in, expect_initializer
+from ..mistakes import identical
 
 __all__ = ["INIT_STD", "check_function", "check_initializer"]
 
 
-def check_function(student, reference, cases, *, name, lecture_cases=0, hints=(), given=None, rtol=RTOL, atol=ATOL):
+def check_function(student, reference, cases, *, name, lecture_cases=0, hints=(), given=None, rtol=RTOL, atol=ATOL,
+                   as_called=None):
     """Hidden test: the student's function agrees with the reference on every case.
 
     Parameters
@@ -39,6 +41,14 @@ def check_function(student, reference, cases, *, name, lecture_cases=0, hints=()
         correct stand-ins during the test, so that an exercise is graded on
         its own (a wrong ``sigmoid`` costs the sigmoid exercise only)
     rtol, atol : tolerances of the comparison
+    as_called : (to_case, part), when the cases are not the function's own
+        arguments: ``to_case(*args)`` turns the arguments of a call in the
+        check cell into a case, and the test compares ``answer[part]`` (or
+        the whole answer when part is None). Not used here: the check cell's
+        copy of the hints (course_lib.grading.mistakes) needs it.
+
+    The hints are this exercise's catalogue of mistakes: the visible check
+    cell names them in the same words, from their answers at its own inputs.
 
     Raises CheckFailed with the diagnosis of the first failing case.
     """
@@ -48,7 +58,7 @@ def check_function(student, reference, cases, *, name, lecture_cases=0, hints=()
     if prefetch is not None:  # a function in a sandboxed kernel (course grade): all cases in one round trip
         prefetch([_copies(args) for args in cases], given or {})
     failures = []
-    answers = {}  # case index -> the student's answer
+    answers, right = {}, {}  # case index -> the student's answer, the reference's
     for k, args in enumerate(cases):
         # Each call gets its own copies, so a function that changes its
         # inputs cannot change what the reference sees.
@@ -60,7 +70,7 @@ def check_function(student, reference, cases, *, name, lecture_cases=0, hints=()
                 raise
             failures.append((k, args, _ERRORED, str(err)))
             continue
-        answers[k] = got
+        answers[k], right[k] = got, expected
         problem = _compare(got, expected, f"{name}{_show(args)}", rtol, atol)
         if problem:
             failures.append((k, args, got, problem))
@@ -74,13 +84,25 @@ def check_function(student, reference, cases, *, name, lecture_cases=0, hints=()
         for wrong, message in hints:
             if _matches(got, wrong, args, rtol, atol):
                 raise CheckFailed(f"{name}: {message}")
+    same = _same_answer(cases, answers, right)
+    if same:
+        raise CheckFailed(_typed_in(name, *same))
     k, args, got, problem = failures[0]
     if lecture_cases and all(j >= lecture_cases for j, *_ in failures) and _constant(answers, failures, lecture_cases):
         raise CheckFailed(
-            f"{name} gives the worked example's answer for other inputs too ({problem}). "
-            "Is the answer typed in rather than computed from the arguments?"
+            f"{name} gives the worked example's answer for other inputs too ({problem}). {TYPED_IN}"
         )
     raise CheckFailed(problem)
+
+
+def _same_answer(cases, answers, right):
+    """(args, args) of two cases with different right answers where the student's answers are identical."""
+    done = sorted(answers)
+    for i, k in enumerate(done):
+        for j in done[i + 1:]:
+            if _compare(right[j], _frozen(right[k]), "", 1e-12, 0.0) is not None and identical(answers[k], answers[j]):
+                return cases[k], cases[j]
+    return None
 
 
 def _constant(answers, failures, lecture_cases):
@@ -114,50 +136,14 @@ def check_initializer(init_params, inits=("zeros", "normal", "xavier", "he"), *,
                       sizes=(300, 400, 10), rtol=0.03):
     """Hidden test of ``init_params(sizes, init, seed)``: the distribution, never one random stream.
 
-    For each init: one (W, b) per layer with W (n_out, n_in) and b (n_out,)
-    of zeros; "zeros" gives zero weights; the others have mean ≈ 0 and the
-    lecture's standard deviation within ``rtol`` on the 400 × 300 layer
-    (120,000 draws: the sample spread is within 0.3 % of σ); the same seed
-    gives the same draw and another seed another.
+    The lecture's spreads (INIT_STD) on the first layer of ``sizes``, judged
+    by the same code as the visible check (``checks.expect_initializer``),
+    with the student's calls guarded as in every hidden test.
     """
     __tracebackhide__ = True  # IPython hides this frame from a traceback unless the error is raised in it
-    n_in, n_out = sizes[0], sizes[1]
-    for init in inits:
-        params = _run_student(init_params, (list(sizes), init, 0), f"{name}(..., {init!r}, seed=0)")
-        if not isinstance(params, (list, tuple)) or len(params) != len(sizes) - 1:
-            raise CheckFailed(f"{name} should return one (W, b) pair per layer: {len(sizes) - 1} for sizes {list(sizes)}")
-        for l, (layer, fan_in, fan_out) in enumerate(zip(params, sizes[:-1], sizes[1:]), start=1):
-            W, b = layer
-            for what, got, shape in (("W", W, (fan_out, fan_in)), ("b", b, (fan_out,))):
-                problem = diagnose(got, np.zeros(shape), name=f"{what}{l} of {init!r}") if np.shape(got) != shape else None
-                if problem:
-                    raise CheckFailed(f"{problem} (weights are (n_out, n_in), biases (n_out,))")
-            if np.any(np.asarray(b) != 0):
-                raise CheckFailed(f"{name}({init!r}): the biases should start at 0")
-        W = np.asarray(params[0][0], dtype=np.float64)
-        if init == "zeros":
-            if np.any(W != 0):
-                raise CheckFailed(f"{name}('zeros') should give weights that are all 0")
-            continue
-        expected = INIT_STD[init](n_in, n_out)
-        std, mean = float(W.std()), float(W.mean())
-        if not math.isclose(std, expected, rel_tol=rtol):
-            others = [k for k, f in INIT_STD.items() if k != init and math.isclose(std, f(n_in, n_out), rel_tol=rtol)]
-            why = (f" — that is the spread of {others[0]!r}" if others else
-                   " — the variance used as the standard deviation?" if math.isclose(std, expected**2, rel_tol=rtol)
-                   else "")
-            raise CheckFailed(f"{name}({init!r}) for a {n_in} → {n_out} layer should have standard deviation "
-                              f"{expected:.4g}, got {std:.4g}{why}")
-        # the spread is right, so the mean of 120,000 draws lies within 5σ/√n of 0
-        if abs(mean) > 5 * expected / math.sqrt(W.size):
-            raise CheckFailed(f"{name}({init!r}): the weights should have mean 0, got {mean:.3g}")
-        again = _run_student(init_params, (list(sizes), init, 0), name)
-        other = _run_student(init_params, (list(sizes), init, 1), name)
-        if not np.array_equal(np.asarray(again[0][0]), W):
-            raise CheckFailed(f"{name}({init!r}): the same seed must give the same weights (use np.random.default_rng(seed))")
-        if np.array_equal(np.asarray(other[0][0]), W):
-            raise CheckFailed(f"{name}({init!r}): another seed must give other weights (is the seed ignored?)")
-    _ok(f"{name} draws every init with the right shapes, zero biases, spread and seeding.")
+    spreads = {init: f(sizes[0], sizes[1]) for init, f in INIT_STD.items()}
+    call = lambda *args: _run_student(init_params, args, f"{name}(..., {args[1]!r}, seed={args[2]})")  # noqa: E731
+    expect_initializer(call, spreads, inits=inits, name=name, sizes=sizes, rtol=rtol)
 
 
 _ERRORED = object()  # marks a case on which the student's function raised or warned

@@ -52,6 +52,14 @@ def neuron_forward_backward(w, x):
     f = sigmoid(w[0] * x[0] + w[1] * x[1] + w[2])
     return f, np.array([x[0], x[1], 1.0]), np.array([w[0], w[1]])
 ''', "neuron_tests", "local gradient"),
+    Mutant("neuron_no_bias_gradient", "neuron", '''
+def neuron_forward_backward(w, x):
+    w = np.asarray(w, dtype=float)
+    x = np.asarray(x, dtype=float)
+    f = sigmoid(w[0] * x[0] + w[1] * x[1] + w[2])
+    ddot = f * (1 - f)
+    return f, np.array([x[0] * ddot, x[1] * ddot, 0.0]), np.array([w[0] * ddot, w[1] * ddot])
+''', "neuron_tests", "the bias is added, so it receives the upstream gradient"),
     Mutant("neuron_hardcoded", "neuron", '''
 def neuron_forward_backward(w, x):
     return 0.7310585786300049, np.array([-0.19661193, -0.39322387, 0.19661193]), np.array([0.39322387, -0.5898358])

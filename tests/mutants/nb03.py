@@ -49,7 +49,7 @@ def output_delta(t, y):
     Mutant("output_delta_slide_number", "output_delta", '''
 def output_delta(t, y):
     return -0.0406
-''', "output_delta_tests", "close but not exact"),
+''', "output_delta_tests", "typed in rather than computed"),
     Mutant("output_delta_reference", "output_delta", '''
 def output_delta(t, y):
     return helper(t, y)

@@ -120,6 +120,10 @@ def relu_backward(dA, cache):
 def relu_backward(dA, cache):
     return np.where(cache >= 0, dA, 0.0)
 ''', "relu_backward_tests", "the mask is Z > 0, not Z >= 0"),
+    Mutant("relu_backward_no_upstream", "relu_backward", '''
+def relu_backward(dA, cache):
+    return (cache > 0).astype(float)
+''', "relu_backward_tests", "multiply it by the upstream gradient dA"),
     # ------------------------------------------------------------ mlp_forward
     Mutant("mlp_forward_no_max", "mlp_forward", '''
 def mlp_forward(params, X):
