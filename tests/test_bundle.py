@@ -41,8 +41,9 @@ def test_the_bundle_holds_the_notebooks_the_wheel_and_the_readme_and_nothing_els
         assert sorted(zf.namelist()) == sorted(f"workbook/{f}" for f in files)
     with zipfile.ZipFile(bundle.wheel) as zf:
         modules = sorted(n for n in zf.namelist() if n.endswith(".py"))
+        assert "course_lib/mistakes.json" in zf.namelist()  # what the check cells know of each exercise's mistakes
     assert modules == ["course_lib/__init__.py", "course_lib/checks.py", "course_lib/cli.py", "course_lib/data.py",
-                       "course_lib/examples.py", "course_lib/graph.py", "course_lib/plots.py"]
+                       "course_lib/examples.py", "course_lib/graph.py", "course_lib/mistakes.py", "course_lib/plots.py"]
     for nb in bundle.notebooks:
         text = nb.read_text()
         for marker in ("BEGIN HIDDEN TESTS", "BEGIN SOLUTION", "END SOLUTION", "course_lib.key", "check_function"):
@@ -103,6 +104,19 @@ def test_every_notebook_solved_passes_every_check_in_the_student_environment(stu
                          env=STUDENT_ENV, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     assert re.search(r"(\d+) of \1 exercises pass their checks\.", run.stdout), run.stdout
+
+
+def test_a_mistake_is_named_in_the_student_environment_too(student_folder, tmp_path):
+    # no answer key there: the check cell names the slip from the numbers in course_lib/mistakes.json
+    name = "02_sigmoid_gates"
+    released = student_folder / "notebooks" / name / f"{name}.ipynb"
+    path = tmp_path / released.name
+    nbformat.write(completed(released, ROOT / "solutions" / name / f"{name}.ipynb",
+                             sigmoid_grad="def sigmoid_grad(z):\n    return sigmoid(z) * (1 - z)"), path)
+    run = subprocess.run([str(student_folder / ".venv" / "bin" / "course"), "check", str(path)], cwd=tmp_path,
+                         env=STUDENT_ENV, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 1
+    assert "sigmoid_grad: you computed σ(z)·(1 − z): the second factor is 1 − σ(z), not 1 − z." in run.stdout, run.stdout
 
 
 def test_the_readme_opens_jupyterlab_on_the_notebooks(student_folder, tmp_path):
