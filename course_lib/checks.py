@@ -420,7 +420,7 @@ class exercise:
         @functools.wraps(function)
         def recorded(*args, **kwargs):
             __tracebackhide__ = True  # IPython hides this frame from a traceback unless the error is raised in it
-            inputs = copy.deepcopy(args)
+            inputs = copy.deepcopy(_positional(function, args, kwargs))  # f(10, 4, seed=0) is the probe (10, 4, 0)
             answer = _call_visible(function, args, kwargs, self.name)
             self.calls.append((inputs, copy.deepcopy(answer)))
             return answer
@@ -450,6 +450,17 @@ class exercise:
 
 
 _OBSERVERS = []  # callables given each finished ``exercise`` block
+
+
+def _positional(function, args, kwargs):
+    """The arguments of a call as a tuple, keyword arguments put in their places."""
+    if not kwargs:
+        return args
+    try:
+        bound = inspect.signature(function).bind(*args, **kwargs)
+    except (TypeError, ValueError):  # the call itself will fail, and say why
+        return args
+    return bound.args
 
 
 def _call_visible(function, args, kwargs, name):

@@ -65,8 +65,8 @@ def _run(path, found):
     tests = {}  # exercise -> (hints, to_case, part) of its hidden test
 
     def record_hints(student, reference, cases, *, name, hints=(), as_called=None, **_):
-        to_case, part = as_called or (lambda *args: args, None)
-        tests[name] = (list(hints), to_case, part)
+        to_case, part = as_called or (None, None)
+        tests[name] = (list(hints), to_case or (lambda *args: args), part)
 
     def observe(block):
         typed_in = block.name in tests  # a check_function test (check_initializer has its own rules)

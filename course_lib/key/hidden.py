@@ -42,9 +42,9 @@ def check_function(student, reference, cases, *, name, lecture_cases=0, hints=()
         its own (a wrong ``sigmoid`` costs the sigmoid exercise only)
     rtol, atol : tolerances of the comparison
     as_called : (to_case, part), when the cases are not the function's own
-        arguments: ``to_case(*args)`` turns the arguments of a call in the
-        check cell into a case, and the test compares ``answer[part]`` (or
-        the whole answer when part is None). Not used here: the check cell's
+        arguments or answers: ``to_case(*args)`` turns the arguments of a call
+        in the check cell into a case (None: they are one), and the test
+        compares ``answer[part]`` (or the whole answer when part is None). Not used here: the check cell's
         copy of the hints (course_lib.grading.mistakes) needs it.
 
     The hints are this exercise's catalogue of mistakes: the visible check
