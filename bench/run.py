@@ -11,7 +11,7 @@ Sections:
 2. Gradient checking that network: every element by centered differences
    against the random-direction check.
 3. Import time of course_lib, against numpy's.
-4. Execution time of each instructor notebook, against a bare kernel start.
+4. Each instructor notebook: execution time against a bare kernel start, points, planted bugs.
 5. Grading (bench/grade.py, also runnable alone): `course grade` against
    plain `nbgrader autograde` on 20 submissions, and its overhead per
    submission beyond a plain kernel executing the same notebook.
@@ -273,17 +273,23 @@ def _execute_seconds(nb):
 
 
 def bench_notebooks():
-    """Seconds to execute each instructor notebook (kernel start included), and a bare kernel's."""
+    """Per instructor notebook: seconds to execute it (kernel start included), its ratio to a bare kernel's,
+    its points and its planted bugs (tests/mutants, each proved to lose points by the test suite)."""
     import nbformat
 
+    sys.path.insert(0, str(ROOT / "tests"))
+    from mutants import all_mutants
+
+    planted = all_mutants()
     empty = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
     baseline = min(_execute_seconds(empty) for _ in range(3))
     rows = []
     for path in sorted((ROOT / "solutions").glob("*/*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         nb.metadata["_dir"] = str(path.parent)
+        points = sum(c.metadata.get("nbgrader", {}).get("points", 0) for c in nb.cells)
         t = _execute_seconds(nb)
-        rows.append((path.parent.name, t, t / baseline))
+        rows.append((path.parent.name, t, t / baseline, points, len(planted.get(path.parent.name, []))))
     return rows, baseline
 
 
@@ -341,9 +347,9 @@ def main(argv=None):
     nb_rows, baseline = bench_notebooks()
     print(f"\n4. Instructor notebooks, executed top to bottom with nbclient (a bare kernel start and one cell: "
           f"{_fmt(baseline).strip()})")
-    print(f"   {'':<62} {'time':>11}   ratio to bare kernel")
-    for name, t, r in nb_rows:
-        print(f"   {name:<62} {_fmt(t):>11}   {r:5.1f}")
+    print(f"   {'':<62} {'time':>11}   ratio to bare kernel   points   planted bugs")
+    for name, t, r, points, bugs in nb_rows:
+        print(f"   {name:<62} {_fmt(t):>11}   {r:20.1f}   {points:6g}   {bugs:12d}")
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import grade

@@ -17,6 +17,7 @@ __all__ = [
     "mul_add_forward_backward",
     "mul_gate_backward",
     "neuron_forward_backward",
+    "neuron_gate_by_gate",
     "staged_forward_backward",
 ]
 
@@ -75,6 +76,26 @@ def neuron_forward_backward(w, x):
     f = float(sigmoid(dot))
     ddot = f * (1.0 - f)  # σ' = σ(1 − σ), from the forward value
     return f, np.append(x, 1.0) * ddot, w[:-1] * ddot
+
+
+def neuron_gate_by_gate(w, x):
+    """The neuron σ(w·x + bias) through primitive gates: ·, +, ·(−1), exp, +1, 1/x (lecture 002's table).
+
+    Returns (f, dw, dx, upstream): as ``neuron_forward_backward``, and the
+    gradient of f at the input of the 1/x, +1, exp and ·(−1) gates, in that
+    (backward) order: (−0.53, −0.53, −0.20, 0.20) at the lecture's point.
+    """
+    w = np.asarray(w, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    dot = w[:-1] @ x + w[-1]
+    e = np.exp(-dot)
+    den = 1.0 + e
+    f = 1.0 / den
+    dden = -1.0 / den**2  # 1/x gate: local gradient −1/x², upstream 1
+    de = 1.0 * dden  # +1 gate
+    dneg = e * dden  # exp gate: its own output
+    ddot = -1.0 * dneg  # ·(−1) gate
+    return float(f), np.append(x, 1.0) * ddot, w[:-1] * ddot, np.array([dden, de, dneg, ddot])
 
 
 def staged_forward_backward(x, y):

@@ -3,8 +3,8 @@
 Every forward returns ``(out, cache)``; every backward takes the upstream
 gradient and that cache and returns the gradients of its inputs. Caches
 hold exactly what the backward pass needs, in a fixed form the notebooks
-state: affine ``(X, W, b)``, sigmoid ``A`` (its output), ReLU ``Z`` (its
-input). Shapes follow NOTATION.md: X (N, n_in), W (n_out, n_in), b (n_out,),
+state: affine ``(X, W, b)``, sigmoid ``A`` (its output), ReLU and leaky ReLU
+``Z`` (the input), ELU ``(Z, A, alpha)``, maxout ``(X, W1, b1, W2, b2)``. Shapes follow NOTATION.md: X (N, n_in), W (n_out, n_in), b (n_out,),
 Z = X Wᵀ + b (N, n_out).
 
 ``mlp_forward`` and ``mlp_loss_and_grads`` compose them into the network of
@@ -16,12 +16,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import sigmoid, softmax
+from .activations import elu, leaky_relu, sigmoid, softmax
 from .losses import softmax_cross_entropy
 
 __all__ = [
     "affine_backward",
     "affine_forward",
+    "elu_backward",
+    "elu_forward",
+    "leaky_relu_backward",
+    "leaky_relu_forward",
+    "maxout_backward",
+    "maxout_forward",
     "mlp_forward",
     "mlp_loss_and_grads",
     "relu_backward",
@@ -66,6 +72,43 @@ def relu_backward(dA, cache):
     """dZ = dA where Z > 0, else 0 (the kink Z = 0 gets 0)."""
     Z = cache
     return np.where(Z > 0, np.asarray(dA, dtype=np.float64), 0.0)
+
+
+def leaky_relu_forward(Z):
+    """A = max(0.1 Z, Z) (lecture 001's leaky ReLU); cache Z."""
+    return leaky_relu(Z, 0.1), np.asarray(Z, dtype=np.float64)
+
+
+def leaky_relu_backward(dA, cache):
+    """dZ = dA where Z > 0, else 0.1·dA (the kink Z = 0 takes the left slope, as ReLU's takes 0)."""
+    Z = cache
+    return np.asarray(dA, dtype=np.float64) * np.where(Z > 0, 1.0, 0.1)
+
+
+def elu_forward(Z, alpha=1.0):
+    """A = Z for Z > 0, α(e^Z − 1) otherwise; cache (Z, A, alpha)."""
+    Z = np.asarray(Z, dtype=np.float64)
+    A = elu(Z, alpha)
+    return A, (Z, A, alpha)
+
+
+def elu_backward(dA, cache):
+    """dZ = dA for Z > 0, dA·α e^Z = dA·(A + α) otherwise."""
+    Z, A, alpha = cache
+    return np.asarray(dA, dtype=np.float64) * np.where(Z > 0, 1.0, A + alpha)
+
+
+def maxout_forward(X, W1, b1, W2, b2):
+    """A = max(X W1ᵀ + b1, X W2ᵀ + b2) elementwise, (N, n_out); cache (X, W1, b1, W2, b2)."""
+    return np.maximum(X @ W1.T + b1, X @ W2.T + b2), (X, W1, b1, W2, b2)
+
+
+def maxout_backward(dA, cache):
+    """(dX, dW1, db1, dW2, db2): a max gate routes dA to the winning piece (a tie to the first), then affine."""
+    X, W1, b1, W2, b2 = cache
+    first = (X @ W1.T + b1) >= (X @ W2.T + b2)
+    dZ1, dZ2 = np.where(first, dA, 0.0), np.where(first, 0.0, dA)
+    return dZ1 @ W1 + dZ2 @ W2, dZ1.T @ X, dZ1.sum(axis=0), dZ2.T @ X, dZ2.sum(axis=0)
 
 
 def mlp_forward(params, X):

@@ -172,4 +172,65 @@ def mlp_forward(params, X):
            "mlp_loss_and_grads_tests", "dW is missing the penalty's gradient"),
     Mutant("mlp_loss_reg_times_W", "mlp_loss_and_grads", _loss_and_grads(_PENALTY, _DZ, "grads[l] = (dW + reg * W, db)"),
            "mlp_loss_and_grads_tests", "dW gets reg·W"),
+    # ------------------------------------------------- leaky ReLU, ELU, maxout
+    Mutant("leaky_forward_is_relu", "leaky_relu_forward", '''
+def leaky_relu_forward(Z):
+    Z = np.asarray(Z, dtype=float)
+    return np.maximum(Z, 0.0), Z
+''', "leaky_relu_forward_tests", "that is ReLU"),
+    Mutant("leaky_forward_wrong_side", "leaky_relu_forward", '''
+def leaky_relu_forward(Z):
+    Z = np.asarray(Z, dtype=float)
+    return np.where(Z > 0, 0.1 * Z, Z), Z
+''', "leaky_relu_forward_tests", "the slope 0.1 is on the wrong side"),
+    Mutant("leaky_backward_swapped", "leaky_relu_backward", '''
+def leaky_relu_backward(dA, cache):
+    return dA * np.where(cache > 0, 0.1, 1.0)
+''', "leaky_relu_backward_tests", "the slopes are swapped"),
+    Mutant("leaky_backward_kink", "leaky_relu_backward", '''
+def leaky_relu_backward(dA, cache):
+    return dA * np.where(cache >= 0, 1.0, 0.1)
+''', "leaky_relu_backward_tests", "at the kink Z = 0"),
+    Mutant("elu_forward_overflows", "elu_forward", '''
+def elu_forward(Z, alpha=1.0):
+    Z = np.asarray(Z, dtype=float)
+    A = np.where(Z > 0, Z, alpha * (np.exp(Z) - 1))
+    return A, (Z, A, alpha)
+''', "elu_forward_tests", "overflow"),
+    Mutant("elu_forward_no_minus_one", "elu_forward", '''
+def elu_forward(Z, alpha=1.0):
+    Z = np.asarray(Z, dtype=float)
+    A = np.where(Z > 0, Z, alpha * np.exp(np.minimum(Z, 0.0)))
+    return A, (Z, A, alpha)
+''', "elu_forward_tests", "the − 1 is missing"),
+    Mutant("elu_backward_from_activation", "elu_backward", '''
+def elu_backward(dA, cache):
+    Z, A, alpha = cache
+    return dA * (A + alpha)
+''', "elu_backward_tests", "for z > 0 ELU is the identity"),
+    Mutant("elu_backward_no_upstream", "elu_backward", '''
+def elu_backward(dA, cache):
+    Z, A, alpha = cache
+    return np.where(Z > 0, 1.0, A + alpha)
+''', "elu_backward_tests", "multiply the local slope by dA"),
+    Mutant("maxout_forward_min", "maxout_forward", '''
+def maxout_forward(X, W1, b1, W2, b2):
+    return np.minimum(X @ W1.T + b1, X @ W2.T + b2), (X, W1, b1, W2, b2)
+''', "maxout_forward_tests", "you took the smaller piece"),
+    Mutant("maxout_forward_no_bias", "maxout_forward", '''
+def maxout_forward(X, W1, b1, W2, b2):
+    return np.maximum(X @ W1.T, X @ W2.T), (X, W1, b1, W2, b2)
+''', "maxout_forward_tests", "the biases are missing"),
+    Mutant("maxout_backward_both_pieces", "maxout_backward", '''
+def maxout_backward(dA, cache):
+    X, W1, b1, W2, b2 = cache
+    return dA @ W1 + dA @ W2, dA.T @ X, dA.sum(axis=0), dA.T @ X, dA.sum(axis=0)
+''', "maxout_backward_tests", "both pieces received dA"),
+    Mutant("maxout_backward_to_loser", "maxout_backward", '''
+def maxout_backward(dA, cache):
+    X, W1, b1, W2, b2 = cache
+    first = (X @ W1.T + b1) < (X @ W2.T + b2)
+    dZ1, dZ2 = np.where(first, dA, 0.0), np.where(first, 0.0, dA)
+    return dZ1 @ W1 + dZ2 @ W2, dZ1.T @ X, dZ1.sum(axis=0), dZ2.T @ X, dZ2.sum(axis=0)
+''', "maxout_backward_tests", "the gradient went to the losing piece"),
 ]
