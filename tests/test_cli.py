@@ -30,13 +30,13 @@ def _filled(tmp_path, replace=None, extra_cell=None):
 def test_a_complete_notebook_passes_with_exit_0(tmp_path):
     run = course("check", _filled(tmp_path))
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "5 of 5 exercises pass their checks." in run.stdout
+    assert "6 of 6 exercises pass their checks." in run.stdout
 
 
 def test_an_untouched_notebook_lists_what_is_not_written_and_exits_1():
     run = course("check", STUDENT_02)
     assert run.returncode == 1
-    assert run.stdout.count("not written") == 5 and "0 of 5" in run.stdout
+    assert run.stdout.count("not written") == 6 and "0 of 6" in run.stdout
 
 
 def test_a_wrong_answer_is_named_with_its_diagnosis(tmp_path):
@@ -47,7 +47,7 @@ def test_a_wrong_answer_is_named_with_its_diagnosis(tmp_path):
     assert "failed" in line
     # the hidden test's sentence for this mistake, named by the check cell from course_lib/mistakes.json
     assert "sigmoid_grad: you computed σ(z)·(1 − z): the second factor is 1 − σ(z), not 1 − z." in run.stdout
-    assert "4 of 5" in run.stdout
+    assert "5 of 6" in run.stdout
 
 
 def test_an_infinite_loop_is_stopped_with_a_message(tmp_path):
@@ -55,7 +55,7 @@ def test_an_infinite_loop_is_stopped_with_a_message(tmp_path):
     assert run.returncode == 1
     assert "longer than 3" in run.stdout
     # the loop sits before the first exercise: nothing after it ran, so nothing may be reported as passing
-    assert "0 of 5 exercises pass" in run.stdout and run.stdout.count("not run") == 5
+    assert "0 of 6 exercises pass" in run.stdout and run.stdout.count("not run") == 6
 
 
 @pytest.mark.parametrize("content, words", [("{not json", "not a valid notebook"), (None, "no notebook at")])
