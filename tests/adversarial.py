@@ -1,8 +1,8 @@
 """The adversarial submission set for `course grade`: one submission per threat, plus honest ones.
 
-Every submission is notebook 02_sigmoid_gates (11 points: sigmoid 2, sigmoid_grad 2,
-tanh_grad 1, neuron 3, staged 3) with some exercises answered honestly and one
-attack. ``honest`` is what the honest part deserves: no attack may score above it.
+Every submission is notebook 02_sigmoid_gates (14 points: sigmoid 2, sigmoid_grad 2,
+tanh_grad 1, neuron_gates 3, neuron 3, staged 3) with some exercises answered
+honestly and one attack. ``honest`` is what the honest part deserves: no attack may score above it.
 
     python tests/adversarial.py        grade the set in a temp course and print the table
 """
@@ -18,7 +18,8 @@ import nbformat
 from notebook_helpers import grade_id, solutions
 
 ASSIGNMENT = "02_sigmoid_gates"
-POINTS = {"sigmoid": 2, "sigmoid_grad": 2, "tanh_grad": 1, "neuron": 3, "staged": 3}
+POINTS = {"sigmoid": 2, "sigmoid_grad": 2, "tanh_grad": 1, "neuron_gates": 3, "neuron": 3, "staged": 3}
+TOTAL = sum(POINTS.values())
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE = ROOT / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 SOURCE = ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -75,26 +76,26 @@ def _test_cell(nb, gid):
 def cases(course, submissions, out, port, scratch):
     """The set. ``course``/``submissions``/``out``: the run's folders (attacks aim at them);
     ``port``: a TCP port listening on 127.0.0.1 outside the sandbox; ``scratch``: where markers would land."""
-    all_five = tuple(POINTS)
+    every_one = tuple(POINTS)
     secret = f"{course}/solutions/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
     m = lambda name: str(Path(scratch) / f"marker_{name}")  # noqa: E731
     c = []
     add = c.append
-    add(Case("honest_full", "complete solutions", _bytes(notebook(all_five)), 11))
+    add(Case("honest_full", "complete solutions", _bytes(notebook(every_one)), TOTAL))
     add(Case("honest_blank", "the release, untouched", _bytes(notebook()), 0))
     add(Case("honest_partial", "sigmoid and tanh_grad only", _bytes(notebook(("sigmoid", "tanh_grad"))), 3))
     add(Case("honest_bug", "σ'(z) = σ(z)(1 − z), rest right", _bytes(notebook(
-        all_five, sigmoid_grad="def sigmoid_grad(z):\n    s = sigmoid(z)\n    return s * (1 - z)")), 9))
+        every_one, sigmoid_grad="def sigmoid_grad(z):\n    s = sigmoid(z)\n    return s * (1 - z)")), TOTAL - POINTS["sigmoid_grad"]))
     add(Case("malformed_json", "truncated JSON", b'{"cells": [{"cell_type": "code", "sou', 0, ("invalid",)))
     add(Case("not_a_notebook", "JSON that is not a notebook", b'{"hello": "world"}', 0, ("invalid",)))
     add(Case("empty_file", "an empty file", b"", 0, ("invalid",)))
     add(Case("deleted_test", "sigmoid_tests cell deleted, all right", _bytes(_edit_cells(
-        notebook(all_five), lambda cells: [x for x in cells if grade_id(x) != "sigmoid_tests"])), 11))
-    nb = notebook(all_five)
+        notebook(every_one), lambda cells: [x for x in cells if grade_id(x) != "sigmoid_tests"])), TOTAL))
+    nb = notebook(every_one)
     copy = nbformat.from_dict(json.loads(json.dumps(_test_cell(nb, "staged_tests"))))
     copy["id"] = "pasted-copy"
     add(Case("duplicated_test", "staged_tests cell pasted twice, all right", _bytes(_edit_cells(
-        nb, lambda cells: cells + [copy])), 11))
+        nb, lambda cells: cells + [copy])), TOTAL))
     nb = notebook()
     _test_cell(nb, "sigmoid_tests").metadata.nbgrader.update(grade_id="free_points", points=100)
     add(Case("renamed_test", "blank; a test cell renamed and worth 100", _bytes(nb), 0))

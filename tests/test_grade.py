@@ -110,7 +110,7 @@ def test_every_submission_gets_a_record_and_an_expected_status(batch):
 def test_no_attack_scores_above_its_honest_part(batch):
     for case in batch["cases"]:
         record = batch["records"][case.student]
-        assert record["max_score"] == 11
+        assert record["max_score"] == adversarial.TOTAL
         assert record["score"] <= case.honest, f"{case.student} ({case.threat}) scored {record['score']}"
         if case.student.startswith("honest") or case.student in ("deleted_test", "duplicated_test"):
             assert record["score"] == case.honest, case.student
@@ -243,7 +243,8 @@ def honest_set(tmp, n=4):
     return subs
 
 
-EXPECTED = {"ada": 11, "ben": 0, "cy": 10, "di": 8}
+EXPECTED = {"ada": adversarial.TOTAL, "ben": 0, "cy": adversarial.TOTAL - adversarial.POINTS["tanh_grad"],
+            "di": adversarial.TOTAL - adversarial.POINTS["staged"]}
 
 
 def scores(records):
@@ -309,7 +310,7 @@ def test_missing_sandbox_is_a_clear_error_and_unsafe_is_loud(tmp_path):
     assert unsafe.returncode == 0, unsafe.stderr
     assert "WITHOUT a sandbox" in unsafe.stderr
     record = json.loads((tmp_path / "o2" / "records" / "ada.json").read_text())
-    assert record["score"] == 11 and record["sandbox"] == "none (--unsafe)"
+    assert record["score"] == adversarial.TOTAL and record["sandbox"] == "none (--unsafe)"
 
 
 # ------------------------------------------------------------------ any nbgrader course
@@ -449,7 +450,8 @@ def test_a_looping_cell_is_interrupted_and_the_rest_graded_as_nbgrader_does(tmp_
         nbformat.write(completed(rel, sol, tanh_grad=code), path)
     records = run(GradeRun(str(course), A, str(subs), str(tmp_path / "out"), timeout=60, cell_timeout=3, progress=False))
     for r in records:
-        assert r["status"] == "timeout" and r["score"] == 10, (r["student_id"], r["score"], r["message"])
+        deserved = adversarial.TOTAL - adversarial.POINTS["tanh_grad"]
+        assert r["status"] == "timeout" and r["score"] == deserved, (r["student_id"], r["score"], r["message"])
         assert "interrupted" in r["message"] and "the rest of the notebook was graded" in r["message"]
         spent = r["notebooks"][0]["timings"]["execute_s"]
         assert spent < 3 * 3 + 5  # one time limit per looping cell or test, not one per hidden case
