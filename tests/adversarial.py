@@ -20,6 +20,9 @@ from notebook_helpers import grade_id, solutions
 ASSIGNMENT = "02_sigmoid_gates"
 POINTS = {"sigmoid": 2, "sigmoid_grad": 2, "tanh_grad": 1, "neuron_gates": 3, "neuron": 3, "staged": 3}
 TOTAL = sum(POINTS.values())
+# How long the daemon attack's `sleep` asks for: an unusual number, so that the test finds that process
+# (`sleep 600.0417`) and not some other `sleep` on the machine.
+DAEMON_SECONDS = "600.0417"
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE = ROOT / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 SOURCE = ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -185,7 +188,7 @@ def cases(course, submissions, out, port, scratch):
     add(Case("kill_all", "sigmoid right, then kill -9 every process it can", _bytes(notebook(sigmoid=_sigmoid_plus(
         "import os, signal\nos.kill(-1, signal.SIGKILL)"))), 2, ("crashed", "graded")))
     add(Case("daemon", "sigmoid right; leaves a background process running", _bytes(notebook(sigmoid=_sigmoid_plus(
-        "import subprocess\nsubprocess.Popen(['sleep', '600'], start_new_session=True)"))), 2))
+        f"import subprocess\nsubprocess.Popen(['sleep', '{DAEMON_SECONDS}'], start_new_session=True)"))), 2))
     return c
 
 

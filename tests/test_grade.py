@@ -49,7 +49,7 @@ def digest(path):
 
 
 def sandbox_processes():
-    """(pid, uid, command) of every process run as a sandbox uid, or left by the daemon attack (sleep 600)."""
+    """(pid, uid, command) of every process run as a sandbox uid, or left by the daemon attack (its `sleep`)."""
     found = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
@@ -58,7 +58,7 @@ def sandbox_processes():
                 cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            if UID_BASE <= uid < UID_BASE + 4000 or "sleep 600" in cmd:
+            if UID_BASE <= uid < UID_BASE + 4000 or f"sleep {adversarial.DAEMON_SECONDS}" in cmd:
                 found.append((proc.name, uid, cmd[:80]))
     return found
 
