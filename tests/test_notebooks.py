@@ -252,9 +252,9 @@ def test_planted_bugs_summary(graded, capsys):
         rows.append((name, *counts))
         total = [t + c for t, c in zip(total, counts)]
     rows.append(("all", *total))
-    lines = [f"{'notebook':<22} {'planted':>7} {'check caught':>12} {'check named':>11} "
+    lines = [f"{'notebook':<26} {'planted':>7} {'check caught':>12} {'check named':>11} "
              f"{'hidden caught':>13} {'hidden named':>12}"]
-    lines += [f"{n:<22} {p:>7} {c:>12} {d:>11} {h:>13} {k:>12}" for n, p, c, d, h, k in rows]
+    lines += [f"{n:<26} {p:>7} {c:>12} {d:>11} {h:>13} {k:>12}" for n, p, c, d, h, k in rows]
     with capsys.disabled():
         print("\n\nPlanted bugs (tests/mutants) and who names them:\n" + "\n".join(lines))
     for name, planted, caught, named, *_ in rows:
