@@ -410,7 +410,7 @@ class exercise:
         if isinstance(error, Exception) and not isinstance(error, (CheckFailed, NotImplementedError)):
             # The student's code raised: its traceback says where. If the answers at
             # the other inputs show a known mistake, that says more.
-            says = self._named()
+            says = self._named(self._answers())
             if says:
                 raise CheckFailed(f"{self.name}: {says} (On one of the check's inputs it raised "
                                   f"{type(error).__name__}: {error})") from error
@@ -434,13 +434,14 @@ class exercise:
             warnings.simplefilter("ignore")
             return mistakes.seen(self.name, self.calls, replay)
 
-    def _named(self):
-        return mistakes.named(self.name, self._answers(), lambda got, wrong: _compare(got, wrong, "", RTOL, ATOL))
+    def _named(self, answers):
+        """The hidden test's sentence for a known mistake these answers show, or None."""
+        return mistakes.named(self.name, answers, lambda got, wrong: _compare(got, wrong, "", RTOL, ATOL))
 
     def explain(self, message):
         """The message a failed check of this exercise shows."""
         answers = self._answers()
-        says = mistakes.named(self.name, answers, lambda got, wrong: _compare(got, wrong, "", RTOL, ATOL))
+        says = self._named(answers)
         if says:
             return f"{self.name}: {says}"
         same = mistakes.entry(self.name).typed_in and mistakes.same_answer(answers)
@@ -470,14 +471,20 @@ def _call_visible(function, args, kwargs, name):
         warnings.simplefilter("always")
         with np.errstate(all="warn", under="ignore"), reference_forbidden() as called:
             answer = function(*args, **kwargs)
+    _judge_call(name, args, called, caught)
+    for w in caught:  # other warnings (a DeprecationWarning, say) are the student's to see
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return answer
+
+
+def _judge_call(name, args, called, caught):
+    """The hidden test's rules for a call that returned: no course_lib reached, no RuntimeWarning."""
+    __tracebackhide__ = True  # IPython hides this frame from a traceback unless the error is raised in it
     if called:
         raise CheckFailed(_calls_library(name, called), final=True)
     runtime = [w for w in caught if issubclass(w.category, RuntimeWarning)]
     if runtime:
         raise CheckFailed(_warned(name, args, runtime[0].message))
-    for w in caught:  # other warnings (a DeprecationWarning, say) are the student's to see
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return answer
 
 
 # ------------------------------------------------- the call guard (hidden tests)
@@ -553,11 +560,7 @@ def _run_student(fn, args, name, given=None):
                     raise CheckFailed(f"{name}{_show(args)} raised {type(err).__name__}: {err}") from None
                 finally:
                     _CURRENT_CALL.reset(token)
-    if called:
-        raise CheckFailed(_calls_library(name, called), final=True)
-    runtime = [w for w in caught if issubclass(w.category, RuntimeWarning)]
-    if runtime:
-        raise CheckFailed(_warned(name, args, runtime[0].message))
+    _judge_call(name, args, called, caught)
     return result
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DATA", "Entry", "Mistake", "Probe", "decode", "encode", "entry", "identical", "named", "same_answer", "seen"]
+__all__ = ["DATA", "Entry", "Mistake", "Probe", "decode", "encode", "entry", "has_function", "identical", "named", "same_answer", "seen"]
 
 DATA = Path(__file__).with_name("mistakes.json")
 ARGS_RTOL = 1e-12  # inputs computed in the check cell may differ from the stored ones in the last bits
@@ -86,7 +86,7 @@ def seen(exercise, calls, replay=None):
             used.add(i)
             found.append((stored[i], answer))
     for i, probe in enumerate(stored):
-        if replay is None or i in used or _has_function(probe.args):
+        if replay is None or i in used or has_function(probe.args):
             continue
         try:
             found.append((probe, replay(decode(probe.args))))
@@ -138,14 +138,15 @@ def _numbers(encoded):
     return [encoded]
 
 
-def _has_function(encoded):
+def has_function(encoded):
+    """True when an encoded value holds something that is not a number (a function argument)."""
     return None in _numbers(encoded)
 
 
 def identical(a, b):
     """The very same numbers in the same structure (a typed-in answer repeats itself bit for bit)."""
     ea, eb = encode(a), encode(b)
-    return ea == eb and not _has_function(ea)
+    return ea == eb and not has_function(ea)
 
 
 def _distance(got, answer):

@@ -28,12 +28,10 @@ import math
 import os
 import sys
 import warnings
-from pathlib import Path
-
-import numpy as np
 
 from .. import checks, mistakes
-from .release import assignments, load_course_config
+from ..key import hidden
+from .release import assignments, source_root
 
 __all__ = ["catalogue", "main", "stale"]
 
@@ -41,9 +39,7 @@ PROBES = 6  # calls of a check cell kept as probes: the hand-worked ones come fi
 
 
 def _notebook(course_root, name):
-    config = load_course_config(course_root)
-    source = Path(config.CourseDirectory.root) / config.CourseDirectory.get("source_directory", "source")
-    (path,) = (source / name).glob("*.ipynb")
+    (path,) = (source_root(course_root) / name).glob("*.ipynb")
     return path
 
 
@@ -58,19 +54,17 @@ def _run(path, found):
     import matplotlib.pyplot as plt
     import nbformat
 
-    from ..key import hidden
-
     matplotlib.use("Agg")
 
-    tests = {}  # exercise -> (hints, to_case, part) of its hidden test
+    tests = {}  # exercise -> (hints, as_called) of its hidden test
 
     def record_hints(student, reference, cases, *, name, hints=(), as_called=None, **_):
-        to_case, part = as_called or (None, None)
-        tests[name] = (list(hints), to_case or (lambda *args: args), part)
+        tests[name] = (list(hints), as_called or (None, None))
 
     def observe(block):
         typed_in = block.name in tests  # a check_function test (check_initializer has its own rules)
-        hints, to_case, part = tests.get(block.name, ([], lambda *args: args, None))
+        hints, (to_case, part) = tests.get(block.name, ([], (None, None)))
+        to_case = to_case or (lambda *args: args)  # None: the check's arguments are the test's cases
         entry = found.setdefault(block.name, {"part": part, "typed_in": typed_in, "probes": []})
         # An exercise may have several check cells: their probes follow one another.
         entry["probes"].extend(_probes(block, hints, to_case, part, len(entry["probes"])))
@@ -100,15 +94,6 @@ def _python(source):
     return "\n".join("pass" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 
-def _answer(wrong, case):
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        try:
-            return wrong(*case)
-        except Exception:  # a hint that does not apply to these inputs
-            return None
-
-
 def _probes(block, hints, to_case, part, first):
     """The encoded probes of one check block: inputs, and each hint that differs from the right answer there.
 
@@ -118,12 +103,12 @@ def _probes(block, hints, to_case, part, first):
     for args, right in block.calls[:PROBES]:
         right = right if part is None else right[part]
         same = next((k for k, other in rights if checks._compare(right, other, "", 1e-12, 0.0) is None), None)
-        rights.append((first + len(rights), _frozen(right)))
+        rights.append((first + len(rights), hidden._frozen(right)))
         stored = []
         for wrong, says in hints:
-            answer = _answer(wrong, to_case(*copy.deepcopy(args)))
+            answer = hidden.wrong_answer(wrong, to_case(*copy.deepcopy(args)))
             encoded = mistakes.encode(answer)
-            if encoded is None or _has_none(encoded):
+            if encoded is None or mistakes.has_function(encoded):  # not numbers throughout
                 continue
             if checks._compare(answer, right, "", checks.RTOL, checks.ATOL) is None:
                 continue  # the mistake makes no difference at these inputs
@@ -131,18 +116,6 @@ def _probes(block, hints, to_case, part, first):
         found.append({"args": mistakes.encode(args), "answer_id": first + len(found) if same is None else same,
                       "mistakes": stored})
     return found
-
-
-def _frozen(answer):
-    """An answer as ``_compare`` expects the *expected* side (tuples of float arrays)."""
-    return mistakes.decode(mistakes.encode(answer))
-
-
-def _has_none(encoded):
-    if isinstance(encoded, dict):
-        parts = encoded.get("tuple", encoded.get("list"))
-        return parts is not None and any(_has_none(p) for p in parts)
-    return encoded is None
 
 
 def catalogue(course_root="."):

@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["assignments", "load_course_config", "release", "release_root", "stale_notebooks"]
+__all__ = ["assignments", "load_course_config", "release", "release_root", "source_root", "stale_notebooks"]
 
 
 def load_course_config(course_root, **overrides):
@@ -43,11 +43,15 @@ def load_course_config(course_root, **overrides):
     return config
 
 
+def source_root(course_root="."):
+    """The course's source directory (instructor notebooks)."""
+    config = load_course_config(course_root)
+    return Path(config.CourseDirectory.root) / config.CourseDirectory.get("source_directory", "source")
+
+
 def assignments(course_root="."):
     """Names of the assignment folders in the course's source directory."""
-    config = load_course_config(course_root)
-    source = Path(config.CourseDirectory.root) / config.CourseDirectory.get("source_directory", "source")
-    return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+    return sorted(p.name for p in source_root(course_root).iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
 def ensure_alembic_on_path():

@@ -149,15 +149,23 @@ def check_initializer(init_params, inits=("zeros", "normal", "xavier", "he"), *,
 _ERRORED = object()  # marks a case on which the student's function raised or warned
 
 
+def wrong_answer(wrong, args):
+    """What a hint's wrong formula gives at ``args`` (on copies, silently); None where it does not apply.
+
+    Also used by course_lib.grading.mistakes, which stores these answers for the check cells.
+    """
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return wrong(*_copies(args))
+        except Exception:  # a formula written for other shapes of input
+            return None
+
+
 def _matches(got, wrong, args, rtol, atol):
     """Does the student's answer equal what the known-wrong formula gives?"""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with np.errstate(all="ignore"):
-            try:
-                return _compare(got, wrong(*_copies(args)), "", rtol, atol) is None
-            except Exception:
-                return False
+    answer = wrong_answer(wrong, args)
+    return answer is not None and _compare(got, answer, "", rtol, atol) is None
 
 
 def _copies(args):

@@ -2,6 +2,22 @@ from . import Mutant
 
 ASSIGNMENT = "02_sigmoid_gates"
 
+# The neuron through primitive gates with one gate's rule changed: the 1/x gate's dden, the exp gate's local
+# gradient, or the ·(−1) gate's ddot.
+_GATES = '''
+def neuron_gate_by_gate(w, x):
+    w = np.asarray(w, dtype=float)
+    x = np.asarray(x, dtype=float)
+    dot = w[0] * x[0] + w[1] * x[1] + w[2]
+    e = np.exp(-dot)
+    den = 1.0 + e
+    dden = {dden}
+    dneg = {exp_local} * dden
+    ddot = {ddot}
+    return 1 / den, np.array([x[0] * ddot, x[1] * ddot, ddot]), np.array([w[0] * ddot, w[1] * ddot]), \\
+        np.array([dden, dden, dneg, ddot])
+'''
+
 MUTANTS = [
     Mutant("sigmoid_sign", "sigmoid", '''
 def sigmoid(z):
@@ -64,41 +80,12 @@ def neuron_forward_backward(w, x):
 def neuron_forward_backward(w, x):
     return 0.7310585786300049, np.array([-0.19661193, -0.39322387, 0.19661193]), np.array([0.39322387, -0.5898358])
 ''', "neuron_tests", "typed in rather than computed"),
-    Mutant("gates_inverse_sign", "neuron_gates", '''
-def neuron_gate_by_gate(w, x):
-    w = np.asarray(w, dtype=float)
-    x = np.asarray(x, dtype=float)
-    dot = w[0] * x[0] + w[1] * x[1] + w[2]
-    e = np.exp(-dot)
-    den = 1.0 + e
-    dden = 1.0 / den**2
-    dneg = e * dden
-    ddot = -dneg
-    return 1 / den, np.array([x[0] * ddot, x[1] * ddot, ddot]), np.array([w[0] * ddot, w[1] * ddot]), np.array([dden, dden, dneg, ddot])
-''', "neuron_gates_tests", "the minus sign is missing"),
-    Mutant("gates_exp_of_dot", "neuron_gates", '''
-def neuron_gate_by_gate(w, x):
-    w = np.asarray(w, dtype=float)
-    x = np.asarray(x, dtype=float)
-    dot = w[0] * x[0] + w[1] * x[1] + w[2]
-    den = 1.0 + np.exp(-dot)
-    dden = -1.0 / den**2
-    dneg = np.exp(dot) * dden
-    ddot = -dneg
-    return 1 / den, np.array([x[0] * ddot, x[1] * ddot, ddot]), np.array([w[0] * ddot, w[1] * ddot]), np.array([dden, dden, dneg, ddot])
-''', "neuron_gates_tests", "its own output e^(−dot)"),
-    Mutant("gates_no_negation", "neuron_gates", '''
-def neuron_gate_by_gate(w, x):
-    w = np.asarray(w, dtype=float)
-    x = np.asarray(x, dtype=float)
-    dot = w[0] * x[0] + w[1] * x[1] + w[2]
-    e = np.exp(-dot)
-    den = 1.0 + e
-    dden = -1.0 / den**2
-    dneg = e * dden
-    ddot = dneg
-    return 1 / den, np.array([x[0] * ddot, x[1] * ddot, ddot]), np.array([w[0] * ddot, w[1] * ddot]), np.array([dden, dden, dneg, ddot])
-''', "neuron_gates_tests", "the ·(−1) gate multiplies the gradient by −1"),
+    Mutant("gates_inverse_sign", "neuron_gates", _GATES.format(dden="1.0 / den**2", exp_local="e", ddot="-dneg"),
+           "neuron_gates_tests", "the minus sign is missing"),
+    Mutant("gates_exp_of_dot", "neuron_gates", _GATES.format(dden="-1.0 / den**2", exp_local="np.exp(dot)", ddot="-dneg"),
+           "neuron_gates_tests", "its own output e^(−dot)"),
+    Mutant("gates_no_negation", "neuron_gates", _GATES.format(dden="-1.0 / den**2", exp_local="e", ddot="dneg"),
+           "neuron_gates_tests", "the ·(−1) gate multiplies the gradient by −1"),
     Mutant("staged_overwrites", "staged", '''
 def staged_forward_backward(x, y):
     x = np.asarray(x, dtype=float)
