@@ -7,6 +7,8 @@
     course grade ASSIGNMENT --submissions DIR --out DIR [--workers N] [--timeout S] [--cell-timeout S] [--memory MB]
                  [--course DIR] [--dask ADDRESS] [--seed N] [--unsafe]
                                                       autograde submissions: sandboxed, parallel, resumable
+    course export ASSIGNMENT --out DIR --roster CSV --format canvas|moodle [--to FILE] [--column NAME]
+                                                      the grades as Canvas's or Moodle's gradebook import CSV
 
 ``course check`` is the students' (it is in the student wheel); the others are
 the instructor's and need the instructor side (``course_lib.grading``).
@@ -217,6 +219,31 @@ def _cmd_grade(args):
     return 0
 
 
+def _cmd_export(args):
+    if not _instructor_part():
+        return 2
+    from .grading.lms import ExportError, export
+
+    try:
+        result = export(args.out, args.assignment, args.roster, args.format, column=args.column)
+    except ExportError as err:
+        print(f"course export: {err}", file=sys.stderr)
+        return 2
+    path = result.write(args.to or Path(args.out) / f"{args.assignment}-{args.format}.csv")
+    others = ("left empty (Canvas keeps what it has)" if args.format == "canvas" else
+              "left out (an empty cell would erase a grade in Moodle)")
+    print(f"{path}: {result.scored} of {len(result.roster)} students have a score"
+          + (f"; the others are {others}" if result.scored < len(result.roster) else "")
+          + f". Import it into {args.format.capitalize()}'s gradebook.")
+    if result.no_record:
+        print(f"  no record, no grade: {', '.join(e.student_id for e in result.no_record)}", file=sys.stderr)
+    for grade in result.unsettled:
+        none = " (no grade)" if grade.score is None else ""
+        print(f"  to check before publishing: {grade.student_id}{none}: {'; '.join(grade.unsettled)}",
+              file=sys.stderr)
+    return 0
+
+
 def _skip_slow_optional_imports():
     """jsonschema (under nbformat) imports rfc3987_syntax if it is installed, which builds a parser at
     import: about 0.8 s per `course` command. Notebooks never use the IRI formats it checks, and
@@ -267,6 +294,17 @@ def main(argv=None):
     p.add_argument("--unsafe", action="store_true", help="run student code WITHOUT a sandbox (trusted code only)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_grade)
+
+    p = sub.add_parser("export", help="write an assignment's grades as Canvas's or Moodle's gradebook import CSV")
+    p.add_argument("assignment", help="assignment name, e.g. 02_sigmoid_gates")
+    p.add_argument("--out", required=True, help="the --out folder of `course grade` (its records/ are read)")
+    p.add_argument("--roster", required=True,
+                   help="CSV with a header: student_id (required), name, email, lms_id, sis_id, login_id, section")
+    p.add_argument("--format", required=True, choices=["canvas", "moodle"], help="the LMS to import into")
+    p.add_argument("--to", help="the CSV file to write (default: OUT/ASSIGNMENT-FORMAT.csv)")
+    p.add_argument("--column", help="the grade column's header (default: the assignment name); in Canvas the "
+                                    "header of an existing assignment, e.g. 'Sigmoid gates (12345)', updates it")
+    p.set_defaults(run=_cmd_export)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -17,6 +17,8 @@ except plain data, which it compares with the reference itself.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import types
 import warnings
 
@@ -26,7 +28,7 @@ from . import wire
 
 MIME = "text/x-course-grade-reply"
 
-__all__ = ["MIME", "call", "call_many", "lookup"]
+__all__ = ["MIME", "call", "call_many", "has", "lookup", "resolve"]
 
 
 def _reply(payload):
@@ -66,17 +68,78 @@ def lookup(name):
     return _reply({"kind": "value", "value": encoded})
 
 
+def has(names):
+    """Which of ``names`` the notebook defines."""
+    ns = _namespace()
+    return _reply({"has": [n for n in names if isinstance(n, str) and n in ns]})
+
+
+def resolve(name):
+    """The notebook's object called ``name`` (a grader's reference to it, unpickled here)."""
+    return _namespace()[name]
+
+
+def _request(text):
+    ns = _namespace()
+    return wire.loads(text, allow_pickle=True, resolve=ns.__getitem__)
+
+
 def call(request):
     """Call the student's function as the request says; reply with its result as plain data."""
-    req = wire.loads(request, allow_pickle=True)
-    _reply(_call_one(_namespace()[req["name"]], req["args"], req["kwargs"], req["given"]))
+    req = _request(request)
+    with _test_changes(req):
+        _reply(_call_one(_namespace()[req["name"]], req["args"], req["kwargs"], req["given"]))
 
 
 def call_many(request):
     """Several calls of one function in a row (a hidden test's cases): one reply, a list."""
-    req = wire.loads(request, allow_pickle=True)
+    req = _request(request)
     fn = _namespace()[req["name"]]
-    _reply({"replies": [_call_one(fn, c["args"], c["kwargs"], req["given"]) for c in req["calls"]]})
+    with _test_changes(req):
+        _reply({"replies": [_call_one(fn, c["args"], c["kwargs"], req["given"]) for c in req["calls"]]})
+
+
+_ABSENT = object()
+
+
+@contextlib.contextmanager
+def _test_changes(req):
+    """What the test changed in its namespace, made here for the call, then undone.
+
+    nbgrader runs a test in the notebook's namespace, so a test that deletes
+    ``squares`` (to check that ``sum_of_squares`` uses it), rebinds a name or
+    patches ``np.dot`` changes what the student's function sees. The test
+    runs in the grader instead; the grader sends its changes with each call:
+    ``bound`` (names rebound), ``removed`` (names deleted) and ``patched``
+    ([module, attribute, value or absent]).
+    """
+    ns = _namespace()
+    saved_names = {name: ns.get(name, _ABSENT) for name in [*req.get("bound", {}), *req.get("removed", [])]}
+    saved_attrs = []
+    try:
+        ns.update(req.get("bound", {}))
+        for name in req.get("removed", []):
+            ns.pop(name, None)
+        for module_name, attr, *value in req.get("patched", []):
+            module = importlib.import_module(module_name)
+            saved_attrs.append((module, attr, getattr(module, attr, _ABSENT)))
+            if value:
+                setattr(module, attr, value[0])
+            elif hasattr(module, attr):
+                delattr(module, attr)
+        yield
+    finally:
+        for module, attr, old in reversed(saved_attrs):
+            if old is _ABSENT:
+                if hasattr(module, attr):
+                    delattr(module, attr)
+            else:
+                setattr(module, attr, old)
+        for name, old in saved_names.items():
+            if old is _ABSENT:
+                ns.pop(name, None)
+            else:
+                ns[name] = old
 
 
 def _call_one(fn, args, kwargs, given):

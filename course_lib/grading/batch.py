@@ -26,8 +26,12 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+
 from . import report, sandbox
+from .rules import CourseRules
 from .submissions import find_submissions
+from .titles import exercise_titles
 from .worker import Bundle, Job, grade
 
 __all__ = ["GradeInputError", "GradeRun", "run"]
@@ -72,7 +76,7 @@ def _course(run_):
             try:
                 assignment = gb.find_assignment(run_.assignment)
                 names = sorted(nb.name for nb in assignment.notebooks)
-                total = float(sum(gc.max_score for nb in assignment.notebooks for gc in nb.grade_cells))
+                total = float(sum(c.max_score for nb in assignment.notebooks for c in [*nb.grade_cells, *nb.task_cells]))
                 if names:
                     return coursedir, names, total
             except MissingEntry:
@@ -88,17 +92,14 @@ def _course(run_):
                           + (f"; its assignments: {', '.join(known)}" if known else ""))
 
 
-def _cell_timeout(run_, config):
-    """--cell-timeout, or what nbgrader autograde would use for this course (``config``: its nbgrader config)."""
+def _cell_timeout(run_, rules):
+    """--cell-timeout, or what nbgrader autograde would use for this course (no limit: the notebook's)."""
     if run_.cell_timeout:
         return float(run_.cell_timeout)
-    for section in ("Execute", "ExecutePreprocessor"):
-        if "timeout" in config.get(section, {}) and config[section].timeout:
-            return float(config[section].timeout)
-    return 30.0  # nbgrader's default
+    return rules.cell_timeout if rules.cell_timeout is not None else float(run_.timeout)
 
 
-def _bundle(run_, coursedir):
+def _bundle(run_, coursedir, rules):
     db_path = coursedir.db_url.removeprefix("sqlite:///")
     release_dir = Path(coursedir.format_path(coursedir.release_directory, ".", run_.assignment))
     extra = {}
@@ -106,9 +107,11 @@ def _bundle(run_, coursedir):
         for f in sorted(release_dir.rglob("*")):
             if f.is_file() and f.suffix != ".ipynb" and ".ipynb_checkpoints" not in f.parts:
                 extra[f.relative_to(release_dir).as_posix()] = f.read_bytes()
+    titles = {nb.stem: exercise_titles(nbformat.read(nb, as_version=4).cells)  # the release's words, not a student's
+              for nb in sorted(release_dir.glob("*.ipynb"))}
     hide = tuple(str(Path(p).resolve()) for p in (coursedir.root, run_.submissions, run_.out))
     return Bundle(course_id=coursedir.course_id, gradebook=Path(db_path).read_bytes(), release_files=extra, hide=hide,
-                  locked_sources=tuple(_locked_sources(coursedir, run_.assignment)))
+                  locked_sources=tuple(_locked_sources(coursedir, run_.assignment)), rules=rules, titles=titles)
 
 
 # ------------------------------------------------------------------ workers
@@ -238,8 +241,11 @@ def _write_gradebook(gb, record):
                 grade = gb.find_grade(ex["grade_id"], nb["name"], record["assignment"], record["student_id"])
             except MissingEntry:
                 continue
-            grade.auto_score = ex["score"]
-            grade.needs_manual_grade = ex["verdict"] in ("manual", "held")  # as nbgrader autograde sets it
+            # what nbgrader's SaveAutoGrades writes (records from before these fields: the score, and hand grading
+            # for answers and held tests); a score given by hand earlier keeps the cell under review, as there
+            grade.auto_score = ex.get("auto_score", ex["score"])
+            needs = ex.get("needs_manual_grade", ex["verdict"] in ("manual", "held", "task"))
+            grade.needs_manual_grade = bool(needs or grade.manual_score is not None)
     gb.db.commit()
 
 
@@ -247,7 +253,8 @@ def run(run_):
     """Grade every submission of the assignment; returns the list of records (resumed ones included)."""
     out = Path(run_.out).resolve()
     coursedir, names, max_score = _course(run_)
-    cell_timeout = _cell_timeout(run_, coursedir.config)
+    rules = CourseRules.from_config(coursedir.config)
+    cell_timeout = _cell_timeout(run_, rules)
     if run_.unsafe:
         log.warning("*** --unsafe: student code runs WITHOUT a sandbox, with your permissions. "
                     "Use this only for code you trust. ***")
@@ -281,7 +288,7 @@ def run(run_):
           f"({'Dask at ' + run_.dask if run_.dask else f'{run_.workers} worker' + 's' * (run_.workers != 1)})",
           file=sys.stderr)
     if jobs:
-        bundle = _bundle(run_, coursedir)
+        bundle = _bundle(run_, coursedir, rules)
         bundle.scratch = tempfile.mkdtemp(prefix="course-grade-run-")  # the workers' scratch dirs, removed below
         os.chmod(bundle.scratch, 0o711)
         results = _run_dask(jobs, bundle, run_.dask) if run_.dask else _run_local(jobs, bundle, max(1, run_.workers))

@@ -29,6 +29,7 @@ import importlib.util
 import io
 import json
 import sys
+import types
 import warnings
 from pathlib import Path
 
@@ -70,10 +71,46 @@ class Unsupported(Exception):
 class NoReply(Exception):
     """The kernel ran the grader's request but did not answer it (tampering, or a crash in the agent)."""
 
+    def __str__(self):
+        return what_happened(super().__str__())
+
+
+# What the kernel's own error says about the submission (the raw text stays, after the explanation).
+_CAUSES = (
+    (("can't start new thread", "Resource temporarily unavailable", "BlockingIOError"),
+     "the notebook hit the sandbox's limit on processes and threads (its code starts too many)"),
+    (("MemoryError", "Cannot allocate memory", "std::bad_alloc"),
+     "the notebook ran out of memory (the sandbox's limit; re-grade with a higher --memory if it is honest)"),
+    (("No space left", "File too large"), "the notebook filled the disk space the sandbox allows"),
+)
+
+
+def limit_hit(detail):
+    """Which sandbox limit the kernel's error shows it hit, in words, or None."""
+    return next((cause for needles, cause in _CAUSES if any(n in detail for n in needles)), None)
+
+
+def what_happened(detail):
+    """The kernel's failure to answer, in words an instructor can act on, with the raw detail after it."""
+    if limit_hit(detail):
+        return f"{limit_hit(detail)} [{detail}]"
+    if detail == "no reply":
+        return ("the notebook's kernel did not answer the grader (its code took over the kernel's output "
+                "or broke IPython; look at the notebook)")
+    return f"the notebook's kernel did not answer the grader [{detail}]"
+
 
 def ask(kernel, code):
-    """Run one agent snippet in the kernel; the decoded JSON envelope of its reply."""
+    """Run one agent snippet in the kernel; the decoded JSON envelope of its reply.
+
+    What the student's code printed meanwhile is printed here too: in nbgrader
+    it would be the test cell's output, and a test cell with stderr output
+    scores 0 there.
+    """
     outputs = kernel.run(code)
+    for out in outputs:
+        if out.get("output_type") == "stream" and isinstance(out.get("text"), str):
+            print(out["text"][:_MESSAGE_LIMIT], end="", file=sys.stderr if out.get("name") == "stderr" else sys.stdout)
     for out in reversed(outputs):
         if out.get("output_type") == "display_data" and MIME in out.get("data", {}):
             text = out["data"][MIME]
@@ -103,20 +140,34 @@ def _warning_class(name):
 class Proxy:
     """A student's function that lives in the kernel; calling it is a round trip with plain data."""
 
-    def __init__(self, kernel, name):
+    def __init__(self, kernel, name, names=None):
         self._kernel, self.__name__ = kernel, name
+        self._names = names  # the test's namespace (KernelNames): its changes go along with each call
         self._ahead = []  # [(request, reply)] fetched by prefetch(), in the order they will be asked
         self._timed_out = None  # once a call loops, the test's later calls fail at once (one time limit per test)
 
     def __repr__(self):
         return f"<student function {self.__name__}>"
 
-    def _request(self, args, kwargs, given):
+    @property
+    def __wire_ref__(self):
+        return self.__name__  # passed back to the kernel (an argument, a rebound name): its own function
+
+    def __reduce__(self):
+        # inside a test's stand-in shipped by pickle (``lambda n: orig(n) + 1``): the kernel's own function
+        from .agent import resolve
+
+        return resolve, (self.__name__,)
+
+    def _encode(self, payload):
+        changes = self._names.changes() if self._names is not None else {}
         try:
-            return wire.dumps({"name": self.__name__, "args": list(args), "kwargs": kwargs, "given": dict(given)},
-                              pickle_unknown=True)
+            return wire.dumps({**payload, **changes}, pickle_unknown=True)
         except Exception as err:  # an argument cloudpickle cannot ship
             raise Unsupported(f"an argument of {self.__name__} cannot be sent to the kernel ({err})") from None
+
+    def _request(self, args, kwargs, given):
+        return self._encode({"name": self.__name__, "args": list(args), "kwargs": kwargs, "given": dict(given)})
 
     def _ask(self, code):
         if self._timed_out:
@@ -127,9 +178,9 @@ class Proxy:
             self._timed_out = str(err)
             raise TimeoutError(str(err)) from None  # the student's function looped: its error, not tampering
         except NoReply as err:
-            getattr(self._kernel, "notes", []).append(
-                f"tampering suspected: the kernel did not answer the grader for {self.__name__} ({err})")
-            raise RuntimeError(f"no answer from the notebook's kernel for {self.__name__} ({err})") from None
+            suspect = "" if limit_hit(err.args[0] if err.args else "") else "tampering suspected: "
+            getattr(self._kernel, "notes", []).append(f"{suspect}{self.__name__} could not be tested: {err}")
+            raise RuntimeError(f"{self.__name__} could not be tested: {err}") from None
 
     def prefetch(self, arg_lists, given):
         """Run the calls a test is about to make, in that order, in one round trip.
@@ -139,8 +190,8 @@ class Proxy:
         The kernel runs the same calls in the same order either way.
         """
         requests = [self._request(args, {}, given) for args in arg_lists]
-        batch = wire.dumps({"name": self.__name__, "calls": [{"args": list(a), "kwargs": {}} for a in arg_lists],
-                            "given": dict(given)}, pickle_unknown=True)
+        batch = self._encode({"name": self.__name__, "calls": [{"args": list(a), "kwargs": {}} for a in arg_lists],
+                              "given": dict(given)})
         try:
             replies = self._ask(f"{_AGENT}.call_many({batch!r})").get("replies", [])
         except (RuntimeError, TimeoutError):
@@ -201,13 +252,93 @@ def _trusted_module(name):
 
 
 class KernelNames(dict):
-    """The test's namespace: names it does not define come from the kernel, as described above."""
+    """The test's namespace: names it does not define come from the kernel, as described above.
 
-    def __init__(self, kernel):
+    It also keeps what the test changes that the student's code would see in
+    nbgrader, where the test runs in the notebook's own namespace: names it
+    deletes or binds that the kernel has, and attributes of modules it patches
+    (``np.dot = ...``). ``changes()`` says what they are, and every call into
+    the kernel makes them there for its duration. Only the test's own
+    statements count: ``track()`` starts after the instructor's prelude.
+    """
+
+    def __init__(self, kernel, source_tree=None):
         super().__init__(__name__="__course_replay__", __builtins__=builtins)
         self._kernel = kernel
+        self._fetched = {}  # name -> the value it was brought over as
+        self._changed = None  # names the test bound or deleted (None: not tracking yet)
+        self._kernel_has = {}  # name -> does the kernel have it (for names the test binds)
+        self._modules = _module_snapshot() if source_tree is not None and _patches(source_tree) else None
+
+    def track(self):
+        self._changed = set()
+
+    def __setitem__(self, name, value):
+        if self._changed is not None:
+            self._changed.add(name)
+        dict.__setitem__(self, name, value)
+
+    def __delitem__(self, name):
+        if not dict.__contains__(self, name):
+            self[name]  # a kernel name deleted before the test read it (KeyError, i.e. NameError, if none)
+        if self._changed is not None:
+            self._changed.add(name)
+        dict.__delitem__(self, name)
+
+    def _same_as_kernel(self, name):
+        """True when the name, as the test now has it, is what the kernel has under it (nothing to send)."""
+        if not dict.__contains__(self, name):
+            return False
+        value = dict.__getitem__(self, name)
+        if name in self._fetched and value is self._fetched[name]:
+            return True
+        return isinstance(value, types.ModuleType) or getattr(value, "__wire_ref__", None) == name
+
+    def _kernel_names(self, names):
+        """Which of ``names`` the kernel has (one round trip for those not asked before)."""
+        unknown = sorted(n for n in names if n not in self._kernel_has)
+        if unknown:
+            has = set(ask(self._kernel, f"{_AGENT}.has({unknown!r})").get("has", []))
+            self._kernel_has.update({n: n in has for n in unknown})
+        return {n for n in names if self._kernel_has[n]}
+
+    def changes(self):
+        """{"bound": {name: value}, "removed": [names], "patched": [[module, attribute(, value)]]}, non-empty parts."""
+        bound, removed = {}, []
+        changed = {n for n in self._fetched.keys() | (self._changed or set()) if not self._same_as_kernel(n)}
+        own = {n for n in changed if n not in self._fetched}  # bound by the test without reading it first
+        if own:  # only those the notebook also has: the test's own names are not the student's code's business
+            changed -= own - self._kernel_names(own)
+        for name in sorted(changed):
+            if dict.__contains__(self, name):
+                bound[name] = dict.__getitem__(self, name)
+            else:
+                removed.append(name)
+        patched = _module_changes(self._modules) if self._modules is not None else []
+        for value in [*bound.values(), *(p[2] for p in patched if len(p) == 3)]:
+            self._refuse_recorders(value)
+        return {k: v for k, v in (("bound", bound), ("removed", removed), ("patched", patched)) if v}
+
+    def _refuse_recorders(self, value):
+        """A stand-in of the test's own that keeps state in the test (``calls.append(n)``) cannot be sent.
+
+        It would run in the kernel, on the kernel's copy of ``calls``, and the
+        test, reading its own ``calls``, would score a right answer wrong.
+        """
+        code = getattr(value, "__code__", None)
+        if code is None or getattr(value, "__globals__", None) is not self:
+            return
+        kept = [n for n in code.co_names if isinstance(dict.get(self, n), (list, dict, set, bytearray))]
+        if kept:
+            raise Unsupported(f"the test's stand-in {getattr(value, '__name__', '?')} keeps its state in "
+                              f"{', '.join(kept)}, which cannot follow it into the kernel")
 
     def __missing__(self, name):
+        value = self._fetch(name)
+        self._fetched[name] = value
+        return value
+
+    def _fetch(self, name):
         if name in vars(builtins):
             raise KeyError(name)  # Python goes on to the builtins
         reply = ask(self._kernel, f"{_AGENT}.lookup({name!r})")
@@ -227,13 +358,54 @@ class KernelNames(dict):
             if not isinstance(value, type):
                 raise Unsupported(f"the test uses {name}, a class ({module_name}) that cannot leave the kernel")
         elif kind == "function":
-            value = Proxy(self._kernel, name)
+            value = Proxy(self._kernel, name, names=self)
         elif kind == "value":
             value = wire.decode(reply["value"])
         else:
             raise Unsupported(f"the test uses {name}, a {reply.get('type', 'object')} that cannot leave the kernel")
-        self[name] = value
+        dict.__setitem__(self, name, value)
         return value
+
+
+def _patches(tree):
+    """Could the cell change a module's attributes? (an attribute assigned or deleted, setattr, a mock)"""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            return True
+        if isinstance(node, ast.Name) and node.id in ("setattr", "delattr", "patch", "mock", "monkeypatch"):
+            return True
+        if isinstance(node, ast.Attribute) and node.attr in ("patch", "setattr", "delattr"):
+            return True
+    return False
+
+
+def _watched_modules():
+    return {name: module for name, module in list(sys.modules.items())
+            if isinstance(module, types.ModuleType) and name.split(".")[0] in _MODULE_ROOTS | {"builtins"}
+            and not any(part.startswith("_") for part in name.split("."))}
+
+
+def _module_snapshot():
+    """{module name: (module, copy of its attributes)} of the modules a test may patch for the kernel."""
+    return {name: (module, dict(vars(module))) for name, module in _watched_modules().items()}
+
+
+_GONE = object()
+
+
+def _module_changes(snapshot):
+    """[[module, attribute, new value]] or [[module, attribute]] (deleted) since the snapshot."""
+    changes = []
+    for name, (module, before) in snapshot.items():
+        now = vars(module)
+        for attr in before.keys() | now.keys():
+            if attr.startswith("__"):
+                continue
+            old, new = before.get(attr, _GONE), now.get(attr, _GONE)
+            if old is new or (old is _GONE and isinstance(new, types.ModuleType)):
+                continue  # unchanged, or a submodule imported since
+            changes.append([name, attr] if new is _GONE else [name, attr, new])
+    return changes
 
 
 def trusted_prelude(sources):
@@ -284,12 +456,13 @@ def run_grade_cell(source, kernel, prelude=()):
     except SyntaxError as err:
         raise Unsupported(f"the test is not plain Python ({err.msg}, line {err.lineno})") from None
     body, last = _split_last_expression(tree)
-    names = KernelNames(kernel)
+    names = KernelNames(kernel, tree)
     for code in prelude:
         try:
             exec(code, names)
         except Exception:  # e.g. a module the grader lacks: that name comes from the kernel, as before
             pass
+    names.track()
     stdout, stderr = io.StringIO(), io.StringIO()
     outputs, result, error = [], None, None
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), warnings.catch_warnings():
@@ -300,6 +473,8 @@ def run_grade_cell(source, kernel, prelude=()):
                 result = eval(compile(last, "<grade cell>", "eval"), names)
         except (Unsupported, KernelStopped, KeyboardInterrupt):
             raise
+        except NoReply as err:  # the kernel, not the test, failed: say what happened to it
+            error = RuntimeError(f"the test could not run: {err}")
         except BaseException as err:  # the test failed (SystemExit included): that is the verdict
             error = err
     if stdout.getvalue():
@@ -308,7 +483,23 @@ def run_grade_cell(source, kernel, prelude=()):
         outputs.append({"output_type": "stream", "name": "stderr", "text": stderr.getvalue()[-_MESSAGE_LIMIT:]})
     if error is not None:
         outputs.append(_error_output(error))
-    elif result is not None:
+    elif result is not None and not _silenced(source):
         outputs.append({"output_type": "execute_result", "execution_count": None, "metadata": {},
-                        "data": {"text/plain": repr(result)[:_MESSAGE_LIMIT]}})
+                        "data": {"text/plain": _plain_text(result)[:_MESSAGE_LIMIT]}})
     return outputs
+
+
+def _plain_text(value):
+    """The text IPython would show for a cell's result (nbgrader reads partial credit from it)."""
+    from IPython.lib.pretty import pretty
+
+    try:
+        return pretty(value, max_width=79)
+    except Exception:
+        return repr(value)
+
+
+def _silenced(source):
+    """A last line ending in ";" hides the cell's result in IPython (so nbgrader sees none)."""
+    lines = [line.split("#")[0].rstrip() for line in source.rstrip().splitlines()]
+    return bool(lines) and lines[-1].endswith(";")

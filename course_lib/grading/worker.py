@@ -23,6 +23,7 @@ Per notebook:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -31,6 +32,7 @@ import multiprocessing.util
 import os
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,6 +43,7 @@ from . import load, sandbox, wire
 from .agent import MIME
 from .kernels import KernelSupply, matplotlib_cache_dir
 from .replay import CallTimedOut, KernelStopped, Unsupported, run_grade_cell, trusted_prelude
+from .rules import CourseRules
 from .scan import tamper_signs
 
 __all__ = ["Bundle", "Job", "grade"]
@@ -59,6 +62,8 @@ class Bundle:
     hide: tuple = ()  # directories of this machine the sandbox hides (course, submissions, output)
     scratch: str = ""  # where workers make their scratch dirs (the batch removes it at the end)
     locked_sources: tuple = ()  # the instructor's locked cells: a worker warms up on their imports
+    rules: CourseRules = field(default_factory=CourseRules)  # the course's nbgrader settings that change grading
+    titles: dict = field(default_factory=dict)  # {notebook: {grade_id: "Exercise 4 · f"}}, read from the release
 
     @property
     def digest(self):
@@ -204,7 +209,8 @@ def _worker_state(bundle, job):
     limits = sandbox.Limits(**{**job.limits, "uid": uid, "gid": gid})
     supply = KernelSupply(root, bundle, job.unsafe, limits)
     multiprocessing.util.Finalize(None, supply.close, exitpriority=20)  # the spare kernel, before the files go
-    state = {"root": root, "db_url": f"sqlite:///{root / 'gradebook.db'}", "limits": limits, "kernels": supply}
+    state = {"root": root, "db_url": f"sqlite:///{root / 'gradebook.db'}", "limits": limits, "kernels": supply,
+             "rules": bundle.rules, "release_files": bundle.release_files}
     supply.spare = supply.launch(job)  # the first kernel boots (its own process) while this one warms up
     warm_up(bundle.locked_sources)
     _STATE[key] = state
@@ -224,10 +230,12 @@ def _known_ids(state, assignment, name):
             try:
                 nb = gb.find_notebook(name, assignment)
                 points = {g.name: float(g.max_score) for g in nb.grade_cells}
+                tasks = {t.name: float(t.max_score) for t in nb.task_cells}
                 solutions = {c.name for c in nb.solution_cells}
                 state[key] = {c.name: {"grade": c.name in points, "solution": c.name in solutions,
-                                       "locked": bool(c.locked),
-                                       **({"points": points[c.name]} if c.name in points else {})}
+                                       "locked": bool(c.locked), "task": c.name in tasks,
+                                       **({"points": points[c.name]} if c.name in points else {}),
+                                       **({"points": tasks[c.name]} if c.name in tasks else {})}
                               for c in nb.source_cells}
             except MissingEntry:
                 state[key] = {}
@@ -278,10 +286,23 @@ def _protect(nb, job, name, state, notes):
     return nb
 
 
-def _exercise(cell, verdict):
+def _exercise(cell, verdict, title):
+    """One graded cell's record, scored as nbgrader's SaveAutoGrades scores it.
+
+    ``auto_score`` and ``needs_manual_grade`` are what ``nbgrader autograde``
+    writes to the gradebook for the cell: a task cell (graded by hand) has no
+    auto score and needs grading; a written answer needs it unless it is
+    unchanged from the release (then it scores 0).
+    """
     from nbgrader import utils
 
-    score, points = utils.determine_grade(cell)
+    gid = cell.metadata.nbgrader["grade_id"]
+    if utils.is_task(cell) and not utils.is_grade(cell):
+        return {"grade_id": gid, "title": title, "points": float(cell.metadata.nbgrader.get("points", 0)),
+                "score": 0.0, "auto_score": None, "needs_manual_grade": True, "message": "graded by hand",
+                "verdict": "task"}
+    auto_score, points = utils.determine_grade(cell)
+    score = auto_score
     message = ""
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
@@ -289,10 +310,13 @@ def _exercise(cell, verdict):
                 else str(out.get("evalue", ""))
         elif out.get("output_type") == "stream" and out.get("name") == "stderr" and not message:
             message = "wrote to stderr: " + out.get("text", "").strip()[:300]
-    if score is None:  # a manually graded answer
-        score, verdict, message = 0.0, "manual", "graded by hand"
-    return {"grade_id": cell.metadata.nbgrader["grade_id"], "points": float(points), "score": float(score),
-            "message": message, "verdict": verdict}
+    if verdict == "manual":
+        score, message = 0.0, ("graded by hand" if auto_score is None else "no answer (the cell is as released)")
+    if verdict == "held":
+        auto_score = score = 0.0
+    return {"grade_id": gid, "title": title, "points": float(points), "score": float(score or 0.0),
+            "auto_score": None if auto_score is None else float(auto_score),
+            "needs_manual_grade": auto_score is None or verdict == "held", "message": message, "verdict": verdict}
 
 
 def _connect(nb, job, state):
@@ -334,12 +358,14 @@ def _run_notebook(nb, job, state, timings):
                                 output_limit=int(job.output_limit_mb * 2**20), cell_timeout=job.cell_timeout,
                                 kernel_pid=getattr(kernel.km.provisioner, "pid", None))
         index, prelude = None, []
+        files = _test_files(state)
         try:
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
                 if utils.is_grade(cell) and not utils.is_solution(cell):  # a test, not a student's answer
-                    verdicts[index] = _grade_cell(cell, index, session, notes, prelude)
+                    with _working_dir(files):
+                        verdicts[index] = _grade_cell(cell, index, session, notes, prelude, state["rules"].markers)
                 else:
                     if utils.is_locked(cell):  # the instructor's code (OverwriteCells restored it)
                         prelude += trusted_prelude([cell.source])
@@ -364,11 +390,47 @@ def _run_notebook(nb, job, state, timings):
             notes.append(f"the notebook printed more than {job.output_limit_mb:g} MB: the rest was dropped")
             message = message or notes[-1]
     finally:
+        if files is not None:
+            shutil.rmtree(files, ignore_errors=True)
         timings["execute_s"] = round(time.monotonic() - t0 - timings.get("kernel_start_s", 0), 3)
         if client.kc is not None:
             client.kc.stop_channels()
         kernel.stop()
     return status, message, verdicts, notes
+
+
+_CWD = threading.Lock()  # the working directory is the process's: one test at a time uses it (Dask threads)
+
+
+def _test_files(state):
+    """A fresh directory holding the assignment's files (data ...), or None when it has none.
+
+    A test that opens ``data.csv`` finds it next to the notebook in nbgrader.
+    Here the test runs in the grader, so it runs in a copy of the files the
+    instructor released: not the kernel's directory, whose files (and links)
+    the student's code made.
+    """
+    if not state["release_files"]:
+        return None
+    place = Path(tempfile.mkdtemp(prefix="test-files-", dir=state["root"]))
+    for rel, data in state["release_files"].items():
+        (place / rel).parent.mkdir(parents=True, exist_ok=True)
+        (place / rel).write_bytes(data)
+    return place
+
+
+@contextlib.contextmanager
+def _working_dir(place):
+    if place is None:
+        yield
+        return
+    with _CWD:
+        before = os.getcwd()
+        os.chdir(place)
+        try:
+            yield
+        finally:
+            os.chdir(before)
 
 
 def _where(nb, index):
@@ -382,7 +444,7 @@ def _where(nb, index):
     return f"a cell after exercise {before[-1]!r}" if before else "a cell before the first exercise"
 
 
-def _grade_cell(cell, index, session, notes, prelude):
+def _grade_cell(cell, index, session, notes, prelude, markers):
     """A grade cell's verdict: replayed in the grader; if it cannot be, run in the kernel (flagged) when
     it has nothing hidden, or else held for grading by hand (a hidden test never reaches the kernel)."""
     gid = cell.metadata.nbgrader["grade_id"]
@@ -390,7 +452,7 @@ def _grade_cell(cell, index, session, notes, prelude):
         cell.outputs = [nbformat.from_dict(o) for o in run_grade_cell(cell.source, session, prelude)]
         return "grader"
     except Unsupported as why:
-        if "BEGIN HIDDEN TESTS" in cell.source:
+        if markers.has_hidden(cell.source):
             notes.append(f"{gid} is held for grading by hand (0 until then): {why}")
             cell.outputs = [nbformat.v4.new_output("error", ename="HeldForReview", traceback=[],
                                                    evalue=f"this test could not be run safely ({why}); "
@@ -401,15 +463,12 @@ def _grade_cell(cell, index, session, notes, prelude):
         return "kernel"
 
 
-def _sanitized(nb):
+def _sanitized(nb, markers):
     """The notebook as the student may see it: hidden tests removed from the grade cells."""
-    from nbgrader.preprocessors import ClearHiddenTests
-
     nb = copy.deepcopy(nb)
-    clear = ClearHiddenTests()
     for cell in nb.cells:
         if cell.cell_type == "code":
-            clear._remove_hidden_test_region(cell)
+            cell.source = markers.strip_hidden(cell.source)
     return nb
 
 
@@ -431,16 +490,22 @@ def _grade_notebook(name, data, job, state, bundle):
     status, message, verdicts, notes = _run_notebook(nb, job, state, result["timings"])
     from nbgrader import utils
 
+    rules, titles = state["rules"], bundle.titles.get(name, {})
     for index, cell in enumerate(nb.cells):
-        if utils.is_grade(cell):
-            exercise = _exercise(cell, "manual" if utils.is_solution(cell) else verdicts.get(index, "not run"))
+        if cell.cell_type == "code":  # nbgrader's IgnorePattern, before scoring
+            cell.outputs = [nbformat.from_dict(o) for o in rules.drop_ignored_stderr(cell.outputs)]
+        if utils.is_grade(cell) or utils.is_task(cell):
+            title = titles.get(cell.metadata.nbgrader["grade_id"], cell.metadata.nbgrader["grade_id"])
+            verdict = "manual" if utils.is_solution(cell) else verdicts.get(index, "not run")
+            exercise = _exercise(cell, verdict, title)
             if exercise["verdict"] == "not run":
-                exercise.update(score=0.0, message="not run: " + (message or "the notebook stopped before it"))
+                exercise.update(score=0.0, auto_score=0.0, needs_manual_grade=False,
+                                message="not run: " + (message or "the notebook stopped before it"))
             result["exercises"].append(exercise)
     result["score"] = sum(e["score"] for e in result["exercises"])
     result["max_score"] = sum(e["points"] for e in result["exercises"])
     result.update(status=status, message=message)
-    return result, _sanitized(nb), review + notes
+    return result, _sanitized(nb, rules.markers), review + notes
 
 
 def warm_up(locked_sources=()):
@@ -482,7 +547,7 @@ def grade(job, bundle):
         record["needs_review"] += review
         if sanitized is not None:
             files[f"feedback/{job.student_id}/{job.assignment}/{name}.html"] = feedback_html(
-                sanitized, result, student_id=job.student_id, assignment=job.assignment)
+                sanitized, result, student_id=job.student_id, assignment=job.assignment, markers=bundle.rules.markers)
             files[f"autograded/{job.student_id}/{job.assignment}/{name}.ipynb"] = nbformat.writes(sanitized)
     order = ["invalid", "crashed", "timeout", "graded"]
     worst = min((nb["status"] for nb in record["notebooks"]), key=order.index, default="invalid")
