@@ -8,7 +8,8 @@ from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 from nbformat import v4
 
-from course_lib.grading.feedback import MAX_TEX, feedback_html, make_exporter, sanitized
+from course_lib.grading.feedback import feedback_html, make_exporter, sanitized
+from course_lib.grading.mathml import MAX_TEX
 
 ASSIGNMENT = NOTEBOOK = "04_neuron"
 # As the lectures write it: display math on its own line, inline math in a sentence.

@@ -427,6 +427,7 @@ def test_ctrl_c_stops_at_once_keeps_records_and_a_rerun_grades_the_rest(tmp_path
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "run the same command again" in err
+    assert "Traceback" not in err and "Task exception" not in err, err  # the clean message only
     first = {p.name: p.stat().st_mtime_ns for p in (out / "records").glob("*.json")}
     assert 1 <= len(first) < 4
     assert not sandbox_processes_after(5)

@@ -14,8 +14,9 @@ from nbconvert import HTMLExporter
 
 from course_lib.grading.feedback import feedback_html, make_exporter, sanitized, strip_hidden
 from course_lib.grading import report as report_module
-from course_lib.grading.report import (explain, needs_a_look, normalise, reasons_to_look, write_grades_csv,
-                                       write_report_html)
+from course_lib.grading.diagnostics import normalise
+from course_lib.grading.report import write_grades_csv, write_report_html
+from course_lib.grading.triage import explain, needs_a_look, reasons_to_look
 
 ASSIGNMENT = "02_sigmoid_gates"
 NOTEBOOK = "02_sigmoid_gates"

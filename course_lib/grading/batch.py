@@ -121,8 +121,12 @@ _PROCESS = {}
 
 
 def _init_worker(bundle, counter):
-    # Ctrl-C is for the main process, which stops the workers itself (see _run_local).
+    # Ctrl-C is for the main process, which stops the workers itself (see _run_local): with SIGTERM, which
+    # must end a worker at once. The main process's SIGTERM handler (`course grade` turns it into Ctrl-C) is
+    # inherited by fork: a worker would unwind instead, and its half-run kernels print asyncio's "Task
+    # exception was never retrieved" over the clean message. Its kernels die with it (parent-death signal).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with counter.get_lock():
         _PROCESS["slot"] = counter.value
         counter.value += 1

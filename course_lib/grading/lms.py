@@ -50,7 +50,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .report import fmt_number, reasons_to_look
+from .records import fmt_number
+from .triage import reasons_to_look
 
 __all__ = ["FORMATS", "Export", "ExportError", "Grade", "RosterEntry", "export", "load_grades", "read_roster"]
 
