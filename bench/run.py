@@ -13,8 +13,13 @@ Sections:
 3. Import time of course_lib, against numpy's.
 4. Each instructor notebook: execution time against a bare kernel start, points, planted bugs.
 5. Grading (bench/grade.py, also runnable alone): `course grade` against
-   plain `nbgrader autograde` on 20 submissions, and its overhead per
-   submission beyond a plain kernel executing the same notebook.
+   plain `nbgrader autograde`, against itself with kernels started the usual
+   way and against the floor (plain nbclient kernels) on 20 submissions of
+   notebook 02, and its overhead per submission beyond a plain kernel
+   executing the same notebook.
+6. A whole course (bench/course.py, also runnable alone): every notebook × 20
+   submissions, nbgrader against course grade, the floor and the student code
+   itself; and the start-up of `course grade`.
 
 Contenders are timed in alternating rounds (A, B, C, A, B, C, ...) and each
 reports its median, so drift of the machine affects all of them alike; the
@@ -355,6 +360,9 @@ def main(argv=None):
     import grade
 
     grade.section(args.quick, number=5)
+    import course
+
+    course.section(args.quick, number=6)
     return 0
 
 

@@ -512,8 +512,8 @@ def spare_from_oom_killer():
         return None
 
 
-def run_child(argv, spec, oom_score_adj=None):
-    """In the forked child: drop privileges, restore signals, exec. Never returns."""
+def become_child(spec, oom_score_adj=None):
+    """In the forked child: drop privileges, restore signals, go to the work dir; return its environment."""
     try:
         if oom_score_adj is not None:
             with open("/proc/self/oom_score_adj", "w") as f:
@@ -526,8 +526,14 @@ def run_child(argv, spec, oom_score_adj=None):
         if "JPY_PARENT_PID" in env:
             env["JPY_PARENT_PID"] = "1"
         os.chdir(spec["workdir"])
+        return env
     except (OSError, JailError) as e:
         _fail(f"cannot drop privileges: {e}", EXIT_SETUP)
+
+
+def run_child(argv, spec, oom_score_adj=None):
+    """In the forked child: become the unprivileged child, exec ``argv``. Never returns."""
+    env = become_child(spec, oom_score_adj)
     try:
         os.execvpe(argv[0], argv, env)
     except OSError as e:
@@ -565,12 +571,11 @@ def _fail(message, code):
     os._exit(code)
 
 
-def main(args):
+def contain(spec, run):
+    """Steps 1-5 as PID 1 of fresh namespaces: ``run(oom_score_adj)`` is called in the forked child
+    (it must become the child, e.g. ``run_child``, and never return); exits with the child's status."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
-    if len(args) < 3 or args[1] != "--":
-        _fail("usage: python -m course_lib.grading.jail SPEC -- COMMAND...", EXIT_SETUP)
-    spec, argv = json.loads(args[0]), args[2:]
     os.umask(0o022)
     cgroups = []
     try:
@@ -588,11 +593,19 @@ def main(args):
         _fail(str(e), EXIT_SETUP)
     child = os.fork()
     if child == 0:
-        run_child(argv, spec, oom_score_adj)
+        run(oom_score_adj)
+        os._exit(EXIT_SETUP)  # not reached: run() becomes the child
     code = reap_until(child)
     kill_the_rest()
     leave_cgroups(cgroups)
     os._exit(code)
+
+
+def main(args):
+    if len(args) < 3 or args[1] != "--":
+        _fail("usage: python -m course_lib.grading.jail SPEC -- COMMAND...", EXIT_SETUP)
+    spec, argv = json.loads(args[0]), args[2:]
+    contain(spec, lambda oom_score_adj: run_child(argv, spec, oom_score_adj))
 
 
 if __name__ == "__main__":

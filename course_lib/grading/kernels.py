@@ -1,11 +1,15 @@
 """Sandboxed kernels for one worker: one grades a submission while the next one boots.
 
-A kernel takes about 0.4 s to start (Python, IPython, ZMQ), most of a small
-notebook's grading time. Each worker therefore keeps two *places* (a work dir,
-a runtime dir for the IPC sockets, a kernel spec whose sandbox shows exactly
-those) and, while a submission runs in one, starts the next kernel in the
-other. A kernel serves one submission only and starts in a freshly made work
-dir, so nothing carries over from one student to the next.
+A kernel takes about 0.4 s to start (Python, IPython, ZMQ), and its first cell
+as long again to import numpy and matplotlib: most of a small notebook's
+grading time. Each worker therefore keeps two *places* (a work dir, a runtime
+dir for the IPC sockets, a kernel spec whose sandbox shows exactly those) and,
+while a submission runs in one, starts the next kernel in the other. Kernels
+come from the worker's fork server (``forkserver``: a copy of a process that
+has imported all that, entering a new sandbox), or, without one (``--unsafe``,
+or if it cannot start), are started the usual way. A kernel serves one
+submission only and starts in a freshly made work dir, so nothing carries
+over from one student to the next.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import os
 import shutil
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +32,9 @@ __all__ = ["ONE_THREAD_ENV", "Kernel", "KernelSupply"]
 # side spin against each other, so a cell's time would depend on its
 # neighbours rather than on its code. The test suite's nbgrader runs use it too.
 ONE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# Kernels from a fork server (see forkserver); COURSE_GRADE_PREWARMED=0 starts each one the usual way
+# (the benchmark compares the two).
+PREWARMED = os.environ.get("COURSE_GRADE_PREWARMED", "1") != "0"
 
 
 @dataclass
@@ -60,6 +68,7 @@ class KernelSupply:
         self.root, self.bundle, self.unsafe, self.limits = Path(root), bundle, unsafe, limits
         self.places = [self._make_place(i) for i in (0, 1)]
         self.spare, self._next = None, 0
+        self.server, self.server_note = None, ""  # the fork server, for kernels of its seed
 
     def take(self, job):
         """A started kernel for ``job`` (the spare if it suits), and the next spare set booting."""
@@ -77,8 +86,8 @@ class KernelSupply:
         place = self.places[self._next]
         self._next = 1 - self._next
         self._fresh(place)
-        km = self._manager(place)
         log = open(self.root / "kernel.log", "ab")  # start-up notes, a jail error: not the grader's terminal
+        km = self._manager(place, self._fork_server(job, log))
         run_sync(km.start_kernel)(env=self._env(place, job), cwd=str(place["work"]), stdout=log, stderr=log)
         return Kernel(km, place, log, job.seed, time.monotonic())
 
@@ -86,6 +95,29 @@ class KernelSupply:
         if self.spare is not None:
             self.spare.stop()
             self.spare = None
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+
+    def _fork_server(self, job, log):
+        """The worker's fork server for ``job``'s seed (started on first use), or None: kernels the usual way."""
+        from .forkserver import ForkServer, ForkServerUnavailable, warm_modules
+
+        if self.unsafe or not PREWARMED or self.server_note:
+            return None
+        if self.server is not None and (self.server.env["PYTHONHASHSEED"] != str(job.seed) or not self.server.alive()):
+            self.server.close()  # the hash seed is fixed when Python starts: another seed, another server
+            self.server = None
+        if self.server is None:
+            env = {**self._env({"work": self.root, "runtime": self.root}, job),
+                   "MPLCONFIGDIR": str(matplotlib_cache_dir()), "MALLOC_ARENA_MAX": "2"}
+            try:
+                self.server = ForkServer(env, warm_modules(self.bundle.locked_sources), cwd=str(self.root), log=log)
+            except (ForkServerUnavailable, OSError) as err:
+                self.server_note = str(err)  # noted once; this worker's kernels start the usual way
+                log.write(f"course grade: no fork server ({err}); kernels start the usual way\n".encode())
+                return None
+        return self.server
 
     # -------------------------------------------------------------- places
 
@@ -99,6 +131,7 @@ class KernelSupply:
             layout = sandbox.default_layout(str(place["work"]), str(place["runtime"]),
                                             extra_hide=tuple(self.bundle.hide) + (str(self.root.parent),))
             argv = sandbox.wrap(argv, self.limits, layout)
+            place["spec"] = sandbox.spec_of(self.limits, layout)  # the same sandbox, for the fork server
         spec = place["kernels"] / place["name"]
         spec.mkdir(parents=True)
         (spec / "kernel.json").write_text(json.dumps(
@@ -124,9 +157,11 @@ class KernelSupply:
         for path in [work, *work.rglob("*")]:
             os.lchown(path, uid, gid)
 
-    def _manager(self, place):
+    def _manager(self, place, server=None):
         from jupyter_client.kernelspec import KernelSpecManager
         from jupyter_client.manager import AsyncKernelManager
+
+        from .forkserver import ForkProvisioner
 
         uid, gid = self.limits.uid, self.limits.gid
 
@@ -134,6 +169,14 @@ class KernelSupply:
             def write_connection_file(self, **kwargs):
                 super().write_connection_file(**kwargs)
                 os.chown(self.connection_file, uid, gid)  # the kernel runs as uid and must read it
+
+            async def _async_pre_start_kernel(self, **kw):
+                if server is not None and self.provisioner is None:
+                    self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
+                    self.provisioner = ForkProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
+                                                       parent=self)
+                    self.provisioner.server, self.provisioner.spec = server, place["spec"]
+                return await super()._async_pre_start_kernel(**kw)
 
         runtime = place["runtime"]
         return SandboxKernelManager(

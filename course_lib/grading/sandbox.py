@@ -82,12 +82,17 @@ def wrap(argv, limits: Limits, layout: Layout) -> list[str]:
     The jail runs with ``python -I``: as root it must not import modules from the current
     directory (possibly a submission's) or from ``PYTHONPATH``.
     """
-    spec = {**asdict(layout), **asdict(limits)}
+    spec = spec_of(limits, layout)
     # setpriv --pdeathsig: if the grader's process dies (kill -9, a crash), unshare gets SIGKILL,
     # and --kill-child then takes the whole namespace down: no kernel outlives its grader.
     return [_which("setpriv"), "--pdeathsig", "KILL", "--",
             _which("unshare"), *NAMESPACES, "--fork", "--kill-child", "--mount-proc",
             sys.executable, "-I", "-m", "course_lib.grading.jail", json.dumps(spec), "--", *argv]
+
+
+def spec_of(limits: Limits, layout: Layout) -> dict:
+    """What ``jail`` needs to build a sandbox: the layout and the limits, as plain data."""
+    return {**asdict(layout), **asdict(limits)}
 
 
 # course_lib/key: the reference answers. Hidden in every sandbox (an empty read-only dir there).

@@ -538,6 +538,7 @@ def grade(job, bundle):
               "limits": {"timeout_s": job.timeout, "cell_timeout_s": job.cell_timeout, "output_mb": job.output_limit_mb,
                          **asdict(state["limits"])},
               "sandbox": "none (--unsafe)" if job.unsafe else "sandboxed", "timings": {}}
+    supply = state["kernels"]
     files = {}
     from .feedback import feedback_html
 
@@ -556,4 +557,6 @@ def grade(job, bundle):
     record["score"] = sum(nb["score"] for nb in record["notebooks"])
     record["max_score"] = sum(nb["max_score"] for nb in record["notebooks"])
     record["timings"]["total_s"] = round(time.monotonic() - t0, 3)
+    record["kernels"] = ("pre-warmed (fork server)" if supply.server is not None
+                         else f"started per notebook{' (' + supply.server_note + ')' if supply.server_note else ''}")
     return record, files
