@@ -108,7 +108,7 @@ def _startup(rerun):
     times["import the grader (a fresh interpreter)"] = time.perf_counter() - start
     start = time.perf_counter()
     subprocess.run([python, "-c", "from course_lib.grading import sandbox; sandbox.probe()"], check=True, env=_env())
-    times["import + sandbox check (a trial sandboxed command)"] = time.perf_counter() - start
+    times["the sandbox check (a fresh interpreter, a trial sandboxed command)"] = time.perf_counter() - start
     probe = ("import json, os, sys, tempfile, time; from course_lib.grading.forkserver import ForkServer, warm_modules;"
              "t = time.perf_counter(); s = ForkServer({'PATH': os.environ['PATH'], 'OPENBLAS_NUM_THREADS': '1',"
              "'MPLBACKEND': 'module://matplotlib_inline.backend_inline', 'PYTHONHASHSEED': '0'}, warm_modules(),"
@@ -139,12 +139,15 @@ def section(quick=False, number=6):
         rows = [bench_assignment(scratch, template, a, quick) for a in names]
         print(f"   {'notebook':<28}{'nbgrader':>10}{'course grade':>14}{'× nbgrader':>12}{'floor':>10}"
               f"{'× floor':>9}{'student code':>14}  scores  others' CPU")
-        for r in rows + [Row("all", *(sum(getattr(x, f) for x in rows) for f in
-                                      ("nbgrader", "ours", "floor", "student_code")),
-                             all(x.same_scores for x in rows), max(x.others for x in rows))]:
+        total = Row("all", *(sum(getattr(x, f) for x in rows) for f in ("nbgrader", "ours", "floor", "student_code")),
+                    all(x.same_scores for x in rows), max(x.others for x in rows))
+        for r in rows + [total]:
             print(f"   {r.assignment:<28}{r.nbgrader:>9.1f}s{r.ours:>13.1f}s{r.nbgrader / r.ours:>11.2f}×"
                   f"{r.floor:>9.1f}s{r.floor / r.ours:>8.2f}×{r.student_code:>13.1f}s  "
                   f"{'same' if r.same_scores else 'DIFFER'}    {r.others:.0%}")
+        limit = total.student_code / grade.WORKERS
+        print(f"   The student code alone, spread over {grade.WORKERS} cores, would take {limit:.1f} s: course grade "
+              f"took {total.ours / limit:.2f}× that, nbgrader {total.nbgrader / limit:.2f}×.")
         rerun = [str(BIN / "python"), "-m", "course_lib.cli", "grade", names[0], "--course",
                  str(scratch / f"ours-{names[0]}"), "--submissions", str(scratch / f"grade-{names[0]}" / "submissions"),
                  "--out", str(scratch / f"grade-{names[0]}" / "out"), "--quiet"]
