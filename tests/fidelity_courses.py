@@ -217,7 +217,27 @@ TWO_BLOCKS = Course(
     hidden=("sign(-7) == -1", "sign(0) == 0"),
 )
 
-COURSES = (USES_HELPER, TASK_AND_WRITTEN, PARTIAL, DELIMITERS, DATA_FILE, TWO_BLOCKS)
+LASTING = Course(
+    "lasting_changes", "a test that deletes or rebinds a notebook's name and does not restore it",
+    [
+        text("## Exercise 1\n\nWrite `above(x)`: is x above `threshold`? And `twice_next(x)` using `next_of`."),
+        answer("threshold = 5\n\n\ndef above(x):\n    ### BEGIN SOLUTION\n    return x > threshold\n"
+               "    ### END SOLUTION\n\n\ndef next_of(x):\n    return x + 1\n\n\ndef twice_next(x):\n"
+               "    ### BEGIN SOLUTION\n    return 2 * next_of(x)\n    ### END SOLUTION", "above"),
+        test("assert above(6)\n### BEGIN HIDDEN TESTS\nthreshold = 10\ndel next_of\n### END HIDDEN TESTS",
+             "test_above", 1),
+        # in nbgrader the test above changed the notebook for good: threshold is 10, next_of is gone
+        test("assert not above(7)", "test_after_threshold", 1),
+        test("assert twice_next(1) == 4", "test_after_deletion", 1),
+    ],
+    {"honest": {"above": "threshold = 5\n\n\ndef above(x):\n    return x > threshold\n\n\ndef next_of(x):\n"
+                         "    return x + 1\n\n\ndef twice_next(x):\n    return 2 * next_of(x)"},
+     "inline": {"above": "threshold = 5\n\n\ndef above(x):\n    return x > threshold\n\n\ndef next_of(x):\n"
+                         "    return x + 1\n\n\ndef twice_next(x):\n    return 2 * (x + 1)"}},
+    hidden=("del next_of",),
+)
+
+COURSES = (USES_HELPER, TASK_AND_WRITTEN, PARTIAL, DELIMITERS, DATA_FILE, TWO_BLOCKS, LASTING)
 
 
 # ------------------------------------------------------------------ on disk

@@ -113,6 +113,7 @@ def test_the_courses_really_differ_between_students(graded):
     assert scores["own_config"] == {"honest": 3, "noisy": 2, "slow": 1}
     assert scores["data_file"] == {"honest": 2, "median": 0, "second_column": 0}
     assert scores["two_hidden_blocks"] == {"honest": 3, "no_zero": 0, "no_negative": 0}
+    assert scores["lasting_changes"] == {"honest": 2, "inline": 3}  # next_of deleted for good by test_above
     assert scores["nbgrader_example"] == {"bitdiddle": 1.5, "hacker": 3}  # written answers and the task: by hand
     maxima = {name: {t[2] for t in r["nbgrader"][1].values()} for name, r in graded.items()}
     assert maxima["task_and_written"] == {7}  # 1 + task 3 + written 2 + 1

@@ -22,6 +22,8 @@ from course_lib.grading import agent, replay
 from course_lib.grading.agent import MIME
 
 NOTEBOOK = """
+threshold = 5
+
 def squares(n):
     return [i * i for i in range(1, n + 1)]
 
@@ -99,7 +101,16 @@ def test_a_function_that_does_not_use_the_helper_is_caught():
 def test_a_helper_deleted_before_it_was_read_is_deleted_too():
     outputs, kernel = outcome("del squares\ntry:\n    sum_of_squares(2)\n    ok = False\nexcept NameError:\n"
                               "    ok = True\nassert ok")
-    assert outputs == [] and "squares" in kernel.ns  # only for the call: the notebook keeps it
+    assert outputs == [] and "squares" not in kernel.ns  # not restored: gone for later cells, as in nbgrader
+
+
+def test_changes_a_test_leaves_behind_outlive_it_except_its_own_functions():
+    outputs, kernel = outcome("threshold = 10\nsquares = cubes\nsum_of_squares = lambda n: 0\nexpected = [1]")
+    assert outputs == []
+    assert kernel.ns["threshold"] == 10 and kernel.ns["squares"] is kernel.ns["cubes"]
+    assert kernel.ns["sum_of_squares"].__name__ == "sum_of_squares"  # the test's own function is not left there
+    assert kernel.ns["sum_of_squares"](2) == 1 + 8  # and it now sums cubes
+    assert "expected" not in kernel.ns  # nor a name the notebook never had
 
 
 def test_deleting_a_name_the_notebook_does_not_have_is_a_name_error_as_in_the_kernel():

@@ -28,7 +28,7 @@ from . import wire
 
 MIME = "text/x-course-grade-reply"
 
-__all__ = ["MIME", "call", "call_many", "has", "lookup", "resolve"]
+__all__ = ["MIME", "call", "call_many", "has", "keep", "lookup", "resolve"]
 
 
 def _reply(payload):
@@ -72,6 +72,15 @@ def has(names):
     """Which of ``names`` the notebook defines."""
     ns = _namespace()
     return _reply({"has": [n for n in names if isinstance(n, str) and n in ns]})
+
+
+def keep(request):
+    """A test's lasting changes: names it bound (plain data, or the notebook's own functions) or deleted."""
+    req, ns = _request(request), _namespace()
+    ns.update(req.get("bound", {}))
+    for name in req.get("removed", []):
+        ns.pop(name, None)
+    _reply({})
 
 
 def resolve(name):

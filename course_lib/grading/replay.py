@@ -304,6 +304,23 @@ class KernelNames(dict):
 
     def changes(self):
         """{"bound": {name: value}, "removed": [names], "patched": [[module, attribute(, value)]]}, non-empty parts."""
+        bound, removed = self._name_changes()
+        patched = _module_changes(self._modules) if self._modules is not None else []
+        for value in [*bound.values(), *(p[2] for p in patched if len(p) == 3)]:
+            self._refuse_recorders(value)
+        return {k: v for k, v in (("bound", bound), ("removed", removed), ("patched", patched)) if v}
+
+    def leftovers(self):
+        """The test's changes to the notebook's names as the cell ends: in nbgrader they outlive it.
+
+        Only names deleted, or bound to one of the kernel's own functions or to
+        plain data; a function of the test's own is not left in the kernel.
+        """
+        bound, removed = self._name_changes()
+        bound = {n: v for n, v in bound.items() if getattr(v, "__wire_ref__", None) or wire.is_plain(v)}
+        return {k: v for k, v in (("bound", bound), ("removed", removed)) if v}
+
+    def _name_changes(self):
         bound, removed = {}, []
         changed = {n for n in self._fetched.keys() | (self._changed or set()) if not self._same_as_kernel(n)}
         own = {n for n in changed if n not in self._fetched}  # bound by the test without reading it first
@@ -314,10 +331,7 @@ class KernelNames(dict):
                 bound[name] = dict.__getitem__(self, name)
             else:
                 removed.append(name)
-        patched = _module_changes(self._modules) if self._modules is not None else []
-        for value in [*bound.values(), *(p[2] for p in patched if len(p) == 3)]:
-            self._refuse_recorders(value)
-        return {k: v for k, v in (("bound", bound), ("removed", removed), ("patched", patched)) if v}
+        return bound, removed
 
     def _refuse_recorders(self, value):
         """A stand-in of the test's own that keeps state in the test (``calls.append(n)``) cannot be sent.
@@ -477,6 +491,7 @@ def run_grade_cell(source, kernel, prelude=()):
             error = RuntimeError(f"the test could not run: {err}")
         except BaseException as err:  # the test failed (SystemExit included): that is the verdict
             error = err
+    _keep(names, kernel)
     if stdout.getvalue():
         outputs.append({"output_type": "stream", "name": "stdout", "text": stdout.getvalue()[-_MESSAGE_LIMIT:]})
     if stderr.getvalue():
@@ -487,6 +502,16 @@ def run_grade_cell(source, kernel, prelude=()):
         outputs.append({"output_type": "execute_result", "execution_count": None, "metadata": {},
                         "data": {"text/plain": _plain_text(result)[:_MESSAGE_LIMIT]}})
     return outputs
+
+
+def _keep(names, kernel):
+    """Make the test's lasting changes to the notebook's names there, as nbgrader's in-kernel run would."""
+    leftovers = names.leftovers()
+    if leftovers:
+        try:
+            ask(kernel, f"{_AGENT}.keep({wire.dumps(leftovers)!r})")
+        except NoReply:  # the kernel did not take them: later tests see the names as they were
+            pass
 
 
 def _plain_text(value):

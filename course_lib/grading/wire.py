@@ -19,7 +19,7 @@ import json
 
 import numpy as np
 
-__all__ = ["Opaque", "WireError", "decode", "dumps", "encode", "loads"]
+__all__ = ["Opaque", "WireError", "decode", "dumps", "encode", "is_plain", "loads"]
 
 MAX_DEPTH = 32
 MAX_BYTES = 256 * 2**20  # a reply bigger than this is refused, not parsed
@@ -79,6 +79,21 @@ def encode(value, *, pickle_unknown=False, _depth=0):
     except Exception:  # pragma: no cover - object.__repr__ does not fail in practice
         text = "<object>"
     return {"o": getattr(t, "__name__", "object"), "r": text[:200]}
+
+
+def is_plain(value):
+    """True when ``value`` crosses as plain data (no object stand-in, nothing pickled)."""
+    def plain(data):
+        if isinstance(data, dict):
+            return "o" not in data and "p" not in data and all(plain(v) for v in data.values())
+        if isinstance(data, list):
+            return all(plain(v) for v in data)
+        return True
+
+    try:
+        return plain(encode(value))
+    except (WireError, RecursionError):
+        return False
 
 
 def _pickled(value):
