@@ -21,7 +21,6 @@ command that has nothing left to grade (a rerun).
 from __future__ import annotations
 
 import argparse
-import copy
 import shutil
 import statistics
 import subprocess
@@ -46,21 +45,7 @@ def assignments():
 
 def student_code_seconds(nb, cwd):
     """Seconds the notebook's cells take in a kernel that has imported what notebooks import (not timed)."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    from course_lib.cli import ipc_kernel_config
-
-    with tempfile.TemporaryDirectory() as tmp:
-        client = NotebookClient(copy.deepcopy(nb), kernel_name="python3", timeout=600, allow_errors=True,
-                                shutdown_kernel="immediate", config=ipc_kernel_config(tmp),
-                                resources={"metadata": {"path": str(cwd)}})
-        with client.setup_kernel():
-            client.execute_cell(nbformat.v4.new_code_cell(WARM), 0)
-            start = time.perf_counter()
-            for index, cell in enumerate(client.nb.cells):
-                client.execute_cell(cell, index)
-            return time.perf_counter() - start
+    return nbclient_floor(nb, cwd, warm=WARM)[1]
 
 
 @dataclass

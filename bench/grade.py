@@ -241,14 +241,16 @@ def course_grade(course, notebooks, workers, scratch, assignment=ASSIGNMENT, pre
     return GradeRunTimes(wall, records)
 
 
-def nbclient_floor(nb, cwd):
+def nbclient_floor(nb, cwd, warm=None):
     """(kernel start, execute, kill) seconds of a plain nbclient kernel running ``nb``.
 
     The kernel is killed, not asked to shut down (nbclient's default, "graceful", waits
     about half a second more): course grade kills its kernels, and a floor is the cheapest way.
+    ``warm``: code run (not timed) between the start and the notebook, e.g. its imports.
     """
     import copy
 
+    import nbformat
     from nbclient import NotebookClient
 
     from course_lib.cli import ipc_kernel_config
@@ -259,6 +261,8 @@ def nbclient_floor(nb, cwd):
                                 resources={"metadata": {"path": str(cwd)}})
         t0 = time.perf_counter()
         with client.setup_kernel():
+            if warm:
+                client.execute_cell(nbformat.v4.new_code_cell(warm), 0)
             t1 = time.perf_counter()
             for index, cell in enumerate(client.nb.cells):
                 client.execute_cell(cell, index)

@@ -76,11 +76,15 @@ def has(names):
 
 def keep(request):
     """A test's lasting changes: names it bound (plain data, or the notebook's own functions) or deleted."""
-    req, ns = _request(request), _namespace()
+    _rename(_namespace(), _request(request))
+    _reply({})
+
+
+def _rename(ns, req):
+    """Bind the request's ``bound`` names in ``ns`` and delete its ``removed`` ones."""
     ns.update(req.get("bound", {}))
     for name in req.get("removed", []):
         ns.pop(name, None)
-    _reply({})
 
 
 def resolve(name):
@@ -89,8 +93,7 @@ def resolve(name):
 
 
 def _request(text):
-    ns = _namespace()
-    return wire.loads(text, allow_pickle=True, resolve=ns.__getitem__)
+    return wire.loads(text, allow_pickle=True, resolve=resolve)
 
 
 def call(request):
@@ -126,9 +129,7 @@ def _test_changes(req):
     saved_names = {name: ns.get(name, _ABSENT) for name in [*req.get("bound", {}), *req.get("removed", [])]}
     saved_attrs = []
     try:
-        ns.update(req.get("bound", {}))
-        for name in req.get("removed", []):
-            ns.pop(name, None)
+        _rename(ns, req)
         for module_name, attr, *value in req.get("patched", []):
             module = importlib.import_module(module_name)
             saved_attrs.append((module, attr, getattr(module, attr, _ABSENT)))

@@ -33,6 +33,7 @@ provisioner, so nbclient sees an ordinary kernel.
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import os
 import select
@@ -93,8 +94,7 @@ class ForkServer:
             start_new_session=True)
         theirs.close()
         self.sock, self.env = ours, dict(env)
-        ready, _, _ = select.select([ours], [], [], timeout)
-        reply = json.loads(ours.recv(MAX_MESSAGE) or b"{}") if ready else {}
+        reply = self._reply(timeout)
         if not reply.get("ready"):
             self.close()
             raise ForkServerUnavailable(reply.get("error") or "the fork server did not start")
@@ -104,11 +104,15 @@ class ForkServer:
         """Fork a kernel into a new sandbox (``spec``: sandbox.spec_of); returns its host pid."""
         request = json.dumps({"spec": spec, "connection_file": connection_file, "env": env}).encode()
         socket.send_fds(self.sock, [request], [log_fd])
-        ready, _, _ = select.select([self.sock], [], [], 30)
-        reply = json.loads(self.sock.recv(MAX_MESSAGE) or b"{}") if ready else {}
+        reply = self._reply(30)
         if "pid" not in reply:
             raise ForkServerUnavailable(reply.get("error") or "the fork server did not answer")
         return int(reply["pid"])
+
+    def _reply(self, timeout):
+        """The server's next message ({} if none within ``timeout`` seconds, or if it has gone)."""
+        ready, _, _ = select.select([self.sock], [], [], timeout)
+        return json.loads(self.sock.recv(MAX_MESSAGE) or b"{}") if ready else {}
 
     def alive(self):
         return self.proc.poll() is None
@@ -159,6 +163,7 @@ class Forked:
         self.send_signal(signal.SIGTERM)
 
 
+@functools.lru_cache(maxsize=None)  # one class: the provisioner of every kernel the worker starts
 def _provisioner_class():
     from jupyter_client.provisioning import LocalProvisioner
 

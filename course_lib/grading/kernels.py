@@ -14,6 +14,7 @@ over from one student to the next.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -197,6 +198,7 @@ class KernelSupply:
         }
 
 
+@functools.lru_cache(maxsize=None)  # one class, however often jupyter_client imports it by name
 def _quick_ready_client():
     from queue import Empty
 

@@ -38,6 +38,7 @@ import numpy as np
 from .. import checks
 from . import wire
 from .agent import MIME
+from .triage import explain
 
 __all__ = ["CallTimedOut", "KernelStopped", "NoReply", "Proxy", "Unsupported", "run_grade_cell", "trusted_prelude"]
 
@@ -75,25 +76,14 @@ class NoReply(Exception):
         return what_happened(super().__str__())
 
 
-# What the kernel's own error says about the submission (the raw text stays, after the explanation).
-_CAUSES = (
-    (("can't start new thread", "Resource temporarily unavailable", "BlockingIOError"),
-     "the notebook hit the sandbox's limit on processes and threads (its code starts too many)"),
-    (("MemoryError", "Cannot allocate memory", "std::bad_alloc"),
-     "the notebook ran out of memory (the sandbox's limit; re-grade with a higher --memory if it is honest)"),
-    (("No space left", "File too large"), "the notebook filled the disk space the sandbox allows"),
-)
-
-
-def limit_hit(detail):
-    """Which sandbox limit the kernel's error shows it hit, in words, or None."""
-    return next((cause for needles, cause in _CAUSES if any(n in detail for n in needles)), None)
-
-
 def what_happened(detail):
-    """The kernel's failure to answer, in words an instructor can act on, with the raw detail after it."""
-    if limit_hit(detail):
-        return f"{limit_hit(detail)} [{detail}]"
+    """The kernel's failure to answer, in words an instructor can act on, with the raw detail after it.
+
+    A sandbox limit it shows (processes, memory, disk ...) is said as the report says it (``triage.explain``).
+    """
+    explained = explain(detail)
+    if explained is not None:
+        return f"{explained.what} [{detail}]"
     if detail == "no reply":
         return ("the notebook's kernel did not answer the grader (its code took over the kernel's output "
                 "or broke IPython; look at the notebook)")
@@ -159,15 +149,18 @@ class Proxy:
 
         return resolve, (self.__name__,)
 
-    def _encode(self, payload):
-        changes = self._names.changes() if self._names is not None else {}
+    def _changes(self):
+        return self._names.changes() if self._names is not None else {}
+
+    def _encode(self, payload, changes):
         try:
             return wire.dumps({**payload, **changes}, pickle_unknown=True)
         except Exception as err:  # an argument cloudpickle cannot ship
             raise Unsupported(f"an argument of {self.__name__} cannot be sent to the kernel ({err})") from None
 
-    def _request(self, args, kwargs, given):
-        return self._encode({"name": self.__name__, "args": list(args), "kwargs": kwargs, "given": dict(given)})
+    def _request(self, args, kwargs, given, changes):
+        return self._encode({"name": self.__name__, "args": list(args), "kwargs": kwargs, "given": dict(given)},
+                            changes)
 
     def _ask(self, code):
         if self._timed_out:
@@ -178,7 +171,7 @@ class Proxy:
             self._timed_out = str(err)
             raise TimeoutError(str(err)) from None  # the student's function looped: its error, not tampering
         except NoReply as err:
-            suspect = "" if limit_hit(err.args[0] if err.args else "") else "tampering suspected: "
+            suspect = "" if explain(err.args[0] if err.args else "") else "tampering suspected: "
             getattr(self._kernel, "notes", []).append(f"{suspect}{self.__name__} could not be tested: {err}")
             raise RuntimeError(f"{self.__name__} could not be tested: {err}") from None
 
@@ -189,9 +182,10 @@ class Proxy:
         reply from here, in order; any other call goes to the kernel as usual.
         The kernel runs the same calls in the same order either way.
         """
-        requests = [self._request(args, {}, given) for args in arg_lists]
+        changes = self._changes()  # the test makes none between these calls: read them once
+        requests = [self._request(args, {}, given, changes) for args in arg_lists]
         batch = self._encode({"name": self.__name__, "calls": [{"args": list(a), "kwargs": {}} for a in arg_lists],
-                              "given": dict(given)})
+                              "given": dict(given)}, changes)
         try:
             replies = self._ask(f"{_AGENT}.call_many({batch!r})").get("replies", [])
         except (RuntimeError, TimeoutError):
@@ -200,7 +194,7 @@ class Proxy:
 
     def __call__(self, *args, **kwargs):
         given, called = checks.current_call() or ({}, None)
-        request = self._request(args, kwargs, given)
+        request = self._request(args, kwargs, given, self._changes())
         if self._ahead and self._ahead[0][0] == request:
             reply = self._ahead.pop(0)[1]
         else:

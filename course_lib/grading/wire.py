@@ -82,10 +82,10 @@ def encode(value, *, pickle_unknown=False, _depth=0):
 
 
 def is_plain(value):
-    """True when ``value`` crosses as plain data (no object stand-in, nothing pickled)."""
+    """True when ``value`` crosses as plain data or by name (no object stand-in; nothing is pickled here)."""
     def plain(data):
         if isinstance(data, dict):
-            return "o" not in data and "p" not in data and all(plain(v) for v in data.values())
+            return "o" not in data and all(plain(v) for v in data.values())
         if isinstance(data, list):
             return all(plain(v) for v in data)
         return True

@@ -229,13 +229,12 @@ def _known_ids(state, assignment, name):
         with Gradebook(state["db_url"]) as gb:
             try:
                 nb = gb.find_notebook(name, assignment)
-                points = {g.name: float(g.max_score) for g in nb.grade_cells}
-                tasks = {t.name: float(t.max_score) for t in nb.task_cells}
+                points = {c.name: float(c.max_score) for c in [*nb.grade_cells, *nb.task_cells]}
+                grades, tasks = {g.name for g in nb.grade_cells}, {t.name for t in nb.task_cells}
                 solutions = {c.name for c in nb.solution_cells}
-                state[key] = {c.name: {"grade": c.name in points, "solution": c.name in solutions,
+                state[key] = {c.name: {"grade": c.name in grades, "solution": c.name in solutions,
                                        "locked": bool(c.locked), "task": c.name in tasks,
-                                       **({"points": points[c.name]} if c.name in points else {}),
-                                       **({"points": tasks[c.name]} if c.name in tasks else {})}
+                                       **({"points": points[c.name]} if c.name in points else {})}
                               for c in nb.source_cells}
             except MissingEntry:
                 state[key] = {}
@@ -538,7 +537,6 @@ def grade(job, bundle):
               "limits": {"timeout_s": job.timeout, "cell_timeout_s": job.cell_timeout, "output_mb": job.output_limit_mb,
                          **asdict(state["limits"])},
               "sandbox": "none (--unsafe)" if job.unsafe else "sandboxed", "timings": {}}
-    supply = state["kernels"]
     files = {}
     from .feedback import feedback_html
 
@@ -557,6 +555,7 @@ def grade(job, bundle):
     record["score"] = sum(nb["score"] for nb in record["notebooks"])
     record["max_score"] = sum(nb["max_score"] for nb in record["notebooks"])
     record["timings"]["total_s"] = round(time.monotonic() - t0, 3)
+    supply = state["kernels"]
     record["kernels"] = ("pre-warmed (fork server)" if supply.server is not None
                          else f"started per notebook{' (' + supply.server_note + ')' if supply.server_note else ''}")
     return record, files
