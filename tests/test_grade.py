@@ -512,3 +512,20 @@ def test_wrong_input_stops_with_a_message_not_an_empty_success(tmp_path):
         base + ["02_sigmoid_gate", "--submissions", str(tmp_path / "empty")], env=env, capture_output=True, text=True,
         timeout=120).stderr
     assert not (tmp_path / "out" / "grades.csv").exists()
+
+
+def test_a_grader_failure_is_a_record_that_keeps_the_submissions_limits(monkeypatch):
+    from course_lib.grading import batch
+    from course_lib.grading.worker import Job
+
+    def broken(job, bundle):
+        raise OSError("the scratch disk is full")
+
+    monkeypatch.setattr(batch, "grade", broken)
+    job = Job("alice", A, {"02_sigmoid_gates": b"{}"}, timeout=TIMEOUT, limits={"memory_mb": 1024})
+    record, files = batch._safe_grade(job, bundle=None)
+    assert files == {} and record["status"] == "crashed" and record["score"] == 0.0
+    assert record["message"] == "the grader failed on this submission: OSError: the scratch disk is full"
+    assert "OSError" in record["grader_error"]
+    assert record["limits"]["memory_mb"] == 1024 and record["limits"]["timeout_s"] == TIMEOUT
+    assert record["limits"]["cpu_s"] == sandbox.Limits().cpu_s  # the sandbox's default, stated

@@ -200,3 +200,26 @@ def test_a_kernel_that_cannot_answer_is_explained():
     assert "memory" in replay.what_happened("MemoryError: ")
     assert "did not answer" in replay.what_happened("no reply")
     assert "[" not in replay.what_happened("no reply")
+
+
+class SilencedKernel(LocalKernel):
+    """A kernel whose output the student's code took over after ``answers`` replies (endless printing)."""
+
+    def __init__(self, answers):
+        super().__init__()
+        self.answers = answers
+
+    def run(self, code):
+        self.answers -= 1
+        return super().run(code) if self.answers >= 0 else [{"output_type": "stream", "name": "stdout", "text": "y"}]
+
+
+@pytest.mark.parametrize("answers", [0, 1, 2, 3])
+def test_a_kernel_that_stops_answering_fails_the_test_not_the_grader(answers):
+    # the test binds a name of its own (at the end, the grader asks the kernel whether the notebook has it)
+    outputs, _ = outcome("z = 3\nassert squares(z) == [1, 4, 9]", SilencedKernel(answers))
+    errors = [o for o in outputs if o["output_type"] == "error"]
+    # asked in turn: the lookup of squares, whether the notebook has a z (z goes with the call), the call
+    assert len(errors) == (answers < 3)
+    if errors:
+        assert "did not answer" in errors[0]["evalue"]

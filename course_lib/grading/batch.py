@@ -144,7 +144,7 @@ def _safe_grade(job, bundle):
                 "message": f"the grader failed on this submission: {type(err).__name__}: {err}",
                 "grader_error": traceback.format_exc(limit=5), "score": 0.0, "max_score": 0.0,
                 "needs_review": ["the grader failed: please report"], "notebooks": [], "seed": job.seed,
-                "limits": {}, "timings": {}}, {}
+                "limits": job.stated_limits(), "timings": {}}, {}
 
 
 def _pool_task(job):

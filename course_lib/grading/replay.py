@@ -500,12 +500,12 @@ def run_grade_cell(source, kernel, prelude=()):
 
 def _keep(names, kernel):
     """Make the test's lasting changes to the notebook's names there, as nbgrader's in-kernel run would."""
-    leftovers = names.leftovers()
-    if leftovers:
-        try:
+    try:  # which names are the notebook's may itself be a question to the kernel
+        leftovers = names.leftovers()
+        if leftovers:
             ask(kernel, f"{_AGENT}.keep({wire.dumps(leftovers)!r})")
-        except NoReply:  # the kernel did not take them: later tests see the names as they were
-            pass
+    except NoReply:  # the kernel did not answer: later tests see the names as they were
+        pass
 
 
 def _plain_text(value):

@@ -89,6 +89,13 @@ class Job:
     unsafe: bool = False
     slot: int = 0  # which worker of the batch: picks the sandbox uid
 
+    def stated_limits(self, limits=None):
+        """The limits its record states: the notebook's times and output, and the sandbox's ``limits``
+        (by default the job's, with the sandbox's defaults where it sets none)."""
+        limits = limits if limits is not None else sandbox.Limits(**self.limits)
+        return {"timeout_s": self.timeout, "cell_timeout_s": self.cell_timeout, "output_mb": self.output_limit_mb,
+                **asdict(limits)}
+
 
 class KernelSession:
     """A running sandboxed kernel: runs cells and snippets under the notebook's deadline.
@@ -534,8 +541,7 @@ def grade(job, bundle):
     state = _worker_state(bundle, job)
     record = {"student_id": job.student_id, "assignment": job.assignment, "status": "graded", "message": "",
               "score": 0.0, "max_score": 0.0, "needs_review": [], "notebooks": [], "seed": job.seed,
-              "limits": {"timeout_s": job.timeout, "cell_timeout_s": job.cell_timeout, "output_mb": job.output_limit_mb,
-                         **asdict(state["limits"])},
+              "limits": job.stated_limits(state["limits"]),
               "sandbox": "none (--unsafe)" if job.unsafe else "sandboxed", "timings": {}}
     files = {}
     from .feedback import feedback_html
