@@ -268,9 +268,9 @@ def test_are_exercises_named_by_their_titles_with_the_grade_id_as_a_detail(tmp_p
     assert 'alt="scores for Exercise 2 · AND gate"' in page
     soup = soup_of(page)
     first = soup.find("table", class_="exercises").find_all("tr")[1].td
-    assert first.get_text(" ", strip=True) == "Exercise 1 · sigmoid sigmoid_tests" and first.find(class_="gid")
+    assert first.get_text(" ", strip=True) == "Exercise 1 · sigmoid (sigmoid_tests)" and first.find(class_="grade-id")
     headings = [h.get_text(" ", strip=True) for h in soup_of(section(page, "diagnostics")).find_all("h3")]
-    assert headings[1] == "Exercise 2 · AND gate gate_tests"
+    assert headings[1] == "Exercise 2 · AND gate (gate_tests)"
     assert "Exercise 3 · explain the gradient (3 pts)" in " ".join(sum(dict(look_rows(page)).values(), []))
 
 

@@ -53,7 +53,7 @@ from nbconvert.filters.highlight import Highlight2HTML
 from pygments.formatters import HtmlFormatter
 
 from .mathml import insert_math, markdown2html
-from .records import fmt_number, outcome, to_grade_by_hand
+from .records import exercise_name_html, fmt_number, outcome, to_grade_by_hand
 from .rules import Markers
 
 __all__ = ["feedback_html", "make_exporter", "sanitized", "strip_hidden"]
@@ -209,15 +209,6 @@ def _e(value):
     return html.escape(str(value), quote=True)
 
 
-def _exercise_name(ex):
-    """The exercise's title (as the notebook names it), its grade id as a detail; escaped."""
-    grade_id = str(ex.get("grade_id", ""))
-    title = ex.get("title") or grade_id
-    if title == grade_id:
-        return _e(grade_id)
-    return f"{_e(title)} <span class=\"grade-id\" title=\"grade cell id\">({_e(grade_id)})</span>"
-
-
 def _exercise_row(ex):
     if to_grade_by_hand(ex):   # a score of 0 until then: not a failure
         kind, score = "instructor", "<span title=\"not graded yet\">&ndash;</span>"
@@ -225,7 +216,7 @@ def _exercise_row(ex):
     else:
         kind, score = outcome(ex).replace(" ", "-"), fmt_number(ex.get("score"))
         diagnostic = ex.get("message") or ("not run" if ex.get("verdict") == "not run" else "")
-    return (f"<tr class=\"{kind}\"><td>{_exercise_name(ex)}</td>"
+    return (f"<tr class=\"{kind}\"><td>{exercise_name_html(ex.get('title'), ex.get('grade_id', ''))}</td>"
             f"<td class=\"num\">{fmt_number(ex.get('points'))}</td><td class=\"num score\">{score}</td>"
             f"<td class=\"message\">{_e(diagnostic)}</td></tr>")
 

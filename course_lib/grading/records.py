@@ -13,8 +13,10 @@ ones lack them and these helpers fall back to the ``grade_id`` and the
 
 from __future__ import annotations
 
-__all__ = ["HAND_GRADED", "by_student", "exercise_title", "exercises_of", "fmt_number", "outcome",
-           "to_grade_by_hand"]
+import html
+
+__all__ = ["HAND_GRADED", "by_student", "exercise_name_html", "exercise_title", "exercises_of", "fmt_number",
+           "outcome", "to_grade_by_hand"]
 
 HAND_GRADED = ("manual", "held", "task")   # verdicts whose points a person gives
 
@@ -47,6 +49,15 @@ def to_grade_by_hand(exercise):
 def exercise_title(exercise):
     """How the notebook names the exercise, else its ``grade_id`` (records written before titles)."""
     return str(exercise.get("title") or exercise.get("grade_id", ""))
+
+
+def exercise_name_html(title, grade_id):
+    """An exercise as every page names it: its title, the grade id as a detail (class ``grade-id``); escaped."""
+    title, grade_id = str(title or grade_id), str(grade_id)
+    if title == grade_id:
+        return html.escape(grade_id)
+    return (f"{html.escape(title)} "
+            f"<span class=\"grade-id\" title=\"grade cell id\">({html.escape(grade_id)})</span>")
 
 
 def exercises_of(record):

@@ -31,7 +31,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .diagnostics import frequent_diagnostics
-from .records import by_student, exercise_title, exercises_of, fmt_number, outcome, to_grade_by_hand
+from .records import by_student, exercise_name_html, exercise_title, exercises_of, fmt_number, outcome, to_grade_by_hand
 from .triage import KIND_LABELS, explain, hand_graded_everywhere, needs_a_look
 
 __all__ = [
@@ -195,8 +195,8 @@ th { background: #f3f5f8; } td.count { text-align: right; font-variant-numeric: 
 .example, .raw { color: #555; font-family: ui-monospace, monospace; font-size: .9em; white-space: pre-wrap;
   overflow-wrap: anywhere; }
 .none { color: #777; font-style: italic; }
-.gid, .pattern, .hint { color: #666; font-size: .85em; }
-.gid { font-family: ui-monospace, monospace; }
+.grade-id, .pattern, .hint { color: #666; font-size: .85em; }
+.grade-id { font-family: ui-monospace, monospace; white-space: nowrap; }
 .todo { color: #1d5a2c; } .todo::before { content: "→ "; }
 .plain { font-weight: 600; }
 ul.reasons { margin: 0; padding-left: 1.1em; } ul.reasons li { margin-bottom: .35em; }
@@ -240,12 +240,6 @@ def _badge(kind):
     return f'<span class="badge {kind.replace(" ", "-")}">{_e(KIND_LABELS.get(kind, kind))}</span>'
 
 
-def _exercise_name(title, grade_id):
-    """An exercise as the page names it: its title, the grade id as a detail."""
-    detail = f' <span class="gid">{_e(grade_id)}</span>' if title != grade_id else ""
-    return f"{_e(title)}{detail}"
-
-
 def _summary_section(records):
     counts = Counter(r.get("status", "graded") for r in records)
     statuses = [*STATUSES, *sorted(set(counts) - set(STATUSES))]
@@ -278,7 +272,7 @@ def _exercise_section(records, columns, titles):
         shown = [o for o in categories if o != "to grade" or outcomes[o]]   # the bar only where there is one
         charts.append(_img(_exercise_chart(title, detail, outcomes, shown), f"scores for {title}"))
         mean = fmt_number(round(statistics.mean(scores), 2)) if scores else ""
-        rows.append(f"<tr><td>{_exercise_name(title, key[1])}</td><td class=\"count\">{fmt_number(points)}</td>"
+        rows.append(f"<tr><td>{exercise_name_html(title, key[1])}</td><td class=\"count\">{fmt_number(points)}</td>"
                     f"<td class=\"count\">{mean}</td>"
                     + "".join(f"<td class=\"count\">{outcomes[o]}</td>" for o in categories) + "</tr>")
     head = "".join(f"<th>{_e(o)}</th>" for o in categories)
@@ -314,7 +308,7 @@ def _explained(text, limits=None):
 
 
 def _diagnostics_table(title, grade_id, groups, anchors, by_hand=False):
-    name = _exercise_name(title, grade_id)
+    name = exercise_name_html(title, grade_id)
     if not groups:
         why = "graded by hand: no diagnostics" if by_hand else "no failures with a message"
         return f"<h3>{name}</h3><p class=\"none\">{why}</p>"
@@ -408,10 +402,10 @@ def _details_section(looks, anchors, titles, base, assignment):
                            f"<div class=\"example\">{_e(_clip(ex['message'], 160))}</div>"
                            if ex.get("verdict") == "not run" else   # the notebook's reason, explained above
                            _explained(ex["message"], record.get("limits")))
-                rows.append(f"<tr class=\"{kind}\"><td>{_exercise_name(titles.get(key, exercise_title(ex)), ex['grade_id'])}"
-                            f"</td><td class=\"count\">{score} / {fmt_number(ex.get('points'))}</td>"
-                            f"<td>{_e(_verdict_words(ex))}</td>"
-                            f"<td>{message}</td></tr>")
+                name = exercise_name_html(titles.get(key, exercise_title(ex)), ex["grade_id"])
+                rows.append(f"<tr class=\"{kind}\"><td>{name}</td>"
+                            f"<td class=\"count\">{score} / {fmt_number(ex.get('points'))}</td>"
+                            f"<td>{_e(_verdict_words(ex))}</td><td>{message}</td></tr>")
         if rows:
             parts.append("<table class=\"submission\"><tr><th>exercise</th><th>score</th><th>how it was scored</th>"
                          f"<th>message</th></tr>{''.join(rows)}</table>")

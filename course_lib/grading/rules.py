@@ -14,6 +14,7 @@ scores on the same course:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ __all__ = ["CourseRules", "Markers"]
 NBGRADER_CELL_TIMEOUT = 30.0  # nbgrader's Execute.timeout default, seconds
 
 
+@functools.lru_cache(maxsize=64)  # a batch asks of every cell of every submission, with the same few markers
 def _lenient(marker):
     """A marker as a regex that also matches other spacing and case (``### begin  hidden tests``)."""
     words = marker.split()

@@ -200,6 +200,20 @@ def _client_class():
 # ------------------------------------------------------------------ scratch
 
 
+@dataclass
+class WorkerState:
+    """One worker's scratch course for one bundle and slot: kept across its submissions."""
+
+    root: Path                # its scratch dir (the gradebook copy, the sandboxes' work dirs)
+    limits: sandbox.Limits    # the sandbox's limits, uid of this slot included
+    kernels: KernelSupply
+    known_ids: dict = field(default_factory=dict)  # (assignment, notebook) -> _known_ids
+
+    @property
+    def db_url(self):
+        return f"sqlite:///{self.root / 'gradebook.db'}"
+
+
 def _worker_state(bundle, job):
     """This process's scratch course (created once per bundle and slot)."""
     key = (bundle.digest, job.slot, job.unsafe, json.dumps(job.limits, sort_keys=True))
@@ -216,8 +230,7 @@ def _worker_state(bundle, job):
     limits = sandbox.Limits(**{**job.limits, "uid": uid, "gid": gid})
     supply = KernelSupply(root, bundle, job.unsafe, limits)
     multiprocessing.util.Finalize(None, supply.close, exitpriority=20)  # the spare kernel, before the files go
-    state = {"root": root, "db_url": f"sqlite:///{root / 'gradebook.db'}", "limits": limits, "kernels": supply,
-             "rules": bundle.rules, "release_files": bundle.release_files}
+    state = WorkerState(root=root, limits=limits, kernels=supply)
     supply.spare = supply.launch(job)  # the first kernel boots (its own process) while this one warms up
     warm_up(bundle.locked_sources)
     _STATE[key] = state
@@ -229,23 +242,23 @@ def _worker_state(bundle, job):
 
 def _known_ids(state, assignment, name):
     """{grade_id: nbgrader flags (grade, solution, locked, points)} of the instructor's cells, from the gradebook."""
-    key = ("ids", assignment, name)
-    if key not in state:
+    key = (assignment, name)
+    if key not in state.known_ids:
         from nbgrader.api import Gradebook, MissingEntry
 
-        with Gradebook(state["db_url"]) as gb:
+        with Gradebook(state.db_url) as gb:
             try:
                 nb = gb.find_notebook(name, assignment)
                 points = {c.name: float(c.max_score) for c in [*nb.grade_cells, *nb.task_cells]}
                 grades, tasks = {g.name for g in nb.grade_cells}, {t.name for t in nb.task_cells}
                 solutions = {c.name for c in nb.solution_cells}
-                state[key] = {c.name: {"grade": c.name in grades, "solution": c.name in solutions,
-                                       "locked": bool(c.locked), "task": c.name in tasks,
-                                       **({"points": points[c.name]} if c.name in points else {})}
-                              for c in nb.source_cells}
+                state.known_ids[key] = {c.name: {"grade": c.name in grades, "solution": c.name in solutions,
+                                                 "locked": bool(c.locked), "task": c.name in tasks,
+                                                 **({"points": points[c.name]} if c.name in points else {})}
+                                        for c in nb.source_cells}
             except MissingEntry:
-                state[key] = {}
-    return state[key]
+                state.known_ids[key] = {}
+    return state.known_ids[key]
 
 
 def _unknown_cells_demoted(nb, known, notes):
@@ -281,7 +294,7 @@ def _protect(nb, job, name, state, notes):
     from nbgrader.preprocessors import CheckCellMetadata, DeduplicateIds, OverwriteCells
 
     nb = _unknown_cells_demoted(nb, _known_ids(state, job.assignment, name), notes)
-    resources = {"nbgrader": {"notebook": name, "assignment": job.assignment, "db_url": state["db_url"],
+    resources = {"nbgrader": {"notebook": name, "assignment": job.assignment, "db_url": state.db_url,
                               "student": job.student_id}}
     for pre in (DeduplicateIds(), OverwriteCells(add_missing_cells=True), CheckCellMetadata()):
         nb, resources = pre.preprocess(nb, resources)
@@ -328,7 +341,7 @@ def _exercise(cell, verdict, title):
 def _connect(nb, job, state):
     """A client connected to a ready kernel (the spare, usually); a second try with a new one if it fails."""
     for attempt in (1, 2):
-        kernel = state["kernels"].take(job) if attempt == 1 else state["kernels"].launch(job)
+        kernel = state.kernels.take(job) if attempt == 1 else state.kernels.launch(job)
         client = _client_class()(nb, km=kernel.km, allow_errors=True, timeout=int(job.timeout), startup_timeout=60,
                                  interrupt_on_timeout=True, iopub_timeout=2,
                                  error_on_timeout={"ename": "TimeoutError", "evalue": "interrupted", "traceback": []},
@@ -346,7 +359,7 @@ def _connect(nb, job, state):
     return None, None, problem
 
 
-def _run_notebook(nb, job, state, timings):
+def _run_notebook(nb, job, state, bundle, timings):
     """Execute the protected notebook; returns (status, message, verdicts by cell index, notes)."""
     from nbgrader import utils
 
@@ -364,14 +377,14 @@ def _run_notebook(nb, job, state, timings):
                                 output_limit=int(job.output_limit_mb * 2**20), cell_timeout=job.cell_timeout,
                                 kernel_pid=getattr(kernel.km.provisioner, "pid", None))
         index, prelude = None, []
-        files = _test_files(state)
+        files = _test_files(state.root, bundle.release_files)
         try:
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
                 if utils.is_grade(cell) and not utils.is_solution(cell):  # a test, not a student's answer
                     with _working_dir(files):
-                        verdicts[index] = _grade_cell(cell, index, session, notes, prelude, state["rules"].markers)
+                        verdicts[index] = _grade_cell(cell, index, session, notes, prelude, bundle.rules.markers)
                 else:
                     if utils.is_locked(cell):  # the instructor's code (OverwriteCells restored it)
                         prelude += trusted_prelude([cell.source])
@@ -382,7 +395,7 @@ def _run_notebook(nb, job, state, timings):
             message = (f"the notebook ran longer than {job.timeout:g} s (an infinite loop?): stopped at {where}"
                        if status == "timeout" else
                        f"the kernel died at {where} (os._exit, a crash, or a resource limit: "
-                       f"memory {state['limits'].memory_mb} MB, CPU {state['limits'].cpu_s} s)")
+                       f"memory {state.limits.memory_mb} MB, CPU {state.limits.cpu_s} s)")
         notes.extend(session.notes)
         if session.interrupted and status == "graded":
             status = "timeout"
@@ -408,7 +421,7 @@ def _run_notebook(nb, job, state, timings):
 _CWD = threading.Lock()  # the working directory is the process's: one test at a time uses it (Dask threads)
 
 
-def _test_files(state):
+def _test_files(root, release_files):
     """A fresh directory holding the assignment's files (data ...), or None when it has none.
 
     A test that opens ``data.csv`` finds it next to the notebook in nbgrader.
@@ -416,10 +429,10 @@ def _test_files(state):
     instructor released: not the kernel's directory, whose files (and links)
     the student's code made.
     """
-    if not state["release_files"]:
+    if not release_files:
         return None
-    place = Path(tempfile.mkdtemp(prefix="test-files-", dir=state["root"]))
-    for rel, data in state["release_files"].items():
+    place = Path(tempfile.mkdtemp(prefix="test-files-", dir=root))
+    for rel, data in release_files.items():
         (place / rel).parent.mkdir(parents=True, exist_ok=True)
         (place / rel).write_bytes(data)
     return place
@@ -493,10 +506,10 @@ def _grade_notebook(name, data, job, state, bundle):
         result.update(status="invalid", message=f"{name}.ipynb is not a valid notebook: {type(err).__name__}: {err}"[:500])
         return result, None, []
     review = tamper_signs(nb) + cell_notes
-    status, message, verdicts, notes = _run_notebook(nb, job, state, result["timings"])
+    status, message, verdicts, notes = _run_notebook(nb, job, state, bundle, result["timings"])
     from nbgrader import utils
 
-    rules, titles = state["rules"], bundle.titles.get(name, {})
+    rules, titles = bundle.rules, bundle.titles.get(name, {})
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code":  # nbgrader's IgnorePattern, before scoring
             cell.outputs = [nbformat.from_dict(o) for o in rules.drop_ignored_stderr(cell.outputs)]
@@ -541,7 +554,7 @@ def grade(job, bundle):
     state = _worker_state(bundle, job)
     record = {"student_id": job.student_id, "assignment": job.assignment, "status": "graded", "message": "",
               "score": 0.0, "max_score": 0.0, "needs_review": [], "notebooks": [], "seed": job.seed,
-              "limits": job.stated_limits(state["limits"]),
+              "limits": job.stated_limits(state.limits),
               "sandbox": "none (--unsafe)" if job.unsafe else "sandboxed", "timings": {}}
     files = {}
     from .feedback import feedback_html
@@ -561,7 +574,7 @@ def grade(job, bundle):
     record["score"] = sum(nb["score"] for nb in record["notebooks"])
     record["max_score"] = sum(nb["max_score"] for nb in record["notebooks"])
     record["timings"]["total_s"] = round(time.monotonic() - t0, 3)
-    supply = state["kernels"]
+    supply = state.kernels
     record["kernels"] = ("pre-warmed (fork server)" if supply.server is not None
                          else f"started per notebook{' (' + supply.server_note + ')' if supply.server_note else ''}")
     return record, files
