@@ -192,13 +192,15 @@ def _cmd_grade(args):
         return 2
     import signal
 
-    from .grading.batch import GradeInputError, GradeRun, run
+    from .grading.batch import GradeInputError, GradeRun, request_stop, run
     from .grading.sandbox import SandboxUnavailable
 
-    def stop(signum, frame):  # `kill` stops a run as cleanly as Ctrl-C: records kept, workers and kernels stopped
-        raise KeyboardInterrupt
+    def stop(signum, frame):  # Ctrl-C, and `kill` as cleanly: records kept, workers and kernels stopped
+        if not request_stop():  # a running batch stops itself (an exception raised here could land anywhere)
+            raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
     try:
         records = run(GradeRun(course=args.course, assignment=args.assignment, submissions=args.submissions,
                                out=args.out, workers=args.workers, timeout=args.timeout,

@@ -441,6 +441,31 @@ def test_ctrl_c_stops_at_once_keeps_records_and_a_rerun_grades_the_rest(tmp_path
 
 
 @needs_sandbox
+def test_a_ctrl_c_python_swallows_still_stops_the_batch(tmp_path, monkeypatch):
+    # CPython drops a KeyboardInterrupt raised inside a weakref callback or a __del__ ("Exception ignored"):
+    # one in the writer's SQLAlchemy let a run go on to grade everything. The CLI's handler also asks the
+    # batch to stop; here the request comes while the first record is written, and no KeyboardInterrupt.
+    from course_lib.grading import batch
+
+    course, subs, out = make_course(tmp_path), honest_set(tmp_path), tmp_path / "out"
+    write = batch._write_gradebook
+
+    def write_then_ctrl_c_swallowed(gb, record):
+        write(gb, record)
+        batch.request_stop()
+
+    monkeypatch.setattr(batch, "_write_gradebook", write_then_ctrl_c_swallowed)
+    with pytest.raises(KeyboardInterrupt):
+        run(GradeRun(str(course), A, str(subs), str(out), workers=1, progress=False))
+    assert len(list((out / "records").glob("*.json"))) == 1
+    assert (out / "grades.csv").exists()  # what was graded is summed up, as after any Ctrl-C
+    assert not sandbox_processes_after(5)
+    monkeypatch.setattr(batch, "_write_gradebook", write)
+    again = run(GradeRun(str(course), A, str(subs), str(out), workers=1, progress=False))  # a request stops one run
+    assert scores(again) == EXPECTED
+
+
+@needs_sandbox
 def test_a_looping_cell_is_interrupted_and_the_rest_graded_as_nbgrader_does(tmp_path):
     course, subs = make_course(tmp_path), honest_set(tmp_path, n=0)
     rel, sol = ROOT / "notebooks" / A / f"{A}.ipynb", ROOT / "solutions" / A / f"{A}.ipynb"

@@ -40,7 +40,9 @@ for path in ("leak.txt", "/tmp/leak.txt", os.path.expanduser("~/leak.txt")):
     with open(path, "w") as f:
         f.write("from A")
 threading.Thread(target=time.sleep, args=(600,), name="leak", daemon=True).start()
-subprocess.Popen(["sleep", "600.0833"], start_new_session=True)
+child = subprocess.Popen(["sleep", "600.0833"], start_new_session=True)
+while b"600.0833" not in open(f"/proc/{child.pid}/cmdline", "rb").read():
+    pass  # Popen returns as exec begins; the new command line shows a moment later (the look would miss it)
 """
 
 KINDS = ("global", "numpy", "environment", "module", "files", "thread", "process")
@@ -132,3 +134,33 @@ def test_a_forked_kernel_is_followed_and_stopped_through_its_pidfd():
     assert followed.wait(timeout=10) is not None and followed.poll() is not None
     followed.kill()  # an ended kernel: nothing to do, no error
     child.wait()
+
+
+@needs_sandbox
+def test_pid_1_of_a_sandbox_whose_parent_died_first_does_not_live_on():
+    # A Ctrl-C can kill the server's child C just after it forked the sandbox's PID 1 (P), before P asked to
+    # die with it. P's getppid() is 0 in its namespace whatever happened, so P and its kernel lived on for good.
+    import os
+
+    from course_lib.grading import forkserver as fs
+
+    go_r, go_w = os.pipe()
+    told_r, told_w = os.pipe()
+    middle = os.fork()
+    if middle == 0:  # C
+        try:
+            if fs._libc.unshare(fs.CLONE_NEWPID) == 0:
+                lifeline, held = os.pipe()
+                if os.fork() == 0:  # P, PID 1 of the new namespace
+                    os.close(held)
+                    os.read(go_r, 1)  # until C is dead and reaped
+                    fs._die_with_parent(lifeline)
+                    os.write(told_w, b"alive")
+        finally:
+            os._exit(0)
+    os.close(told_w)
+    assert os.waitstatus_to_exitcode(os.waitpid(middle, 0)[1]) == 0
+    os.write(go_w, b"x")
+    assert os.read(told_r, 16) == b""  # P exited without a word: it followed C
+    for fd in (go_r, go_w, told_r):
+        os.close(fd)

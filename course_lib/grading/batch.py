@@ -12,6 +12,7 @@ gives that submission the status ``crashed`` and the batch goes on.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import json
 import logging
@@ -34,9 +35,40 @@ from .submissions import find_submissions
 from .titles import exercise_titles
 from .worker import Bundle, Job, grade
 
-__all__ = ["GradeInputError", "GradeRun", "run"]
+__all__ = ["GradeInputError", "GradeRun", "request_stop", "run"]
 
 log = logging.getLogger("course.grade")
+
+# Ctrl-C (or kill) asks a running batch to stop. A KeyboardInterrupt raised by the signal handler is not
+# enough: when it lands in a weakref callback or a __del__ (SQLAlchemy's, in the writer), CPython prints
+# "Exception ignored ... Traceback" and goes on, and the batch graded everything. A flag is never lost.
+_STOP = threading.Event()
+_LISTENING = threading.Event()  # set while the batch looks at _STOP itself, at least every _POLL_S
+_POLL_S = 0.5
+
+
+def request_stop():
+    """Ask the running batch to stop as Ctrl-C does: records kept, workers and kernels stopped.
+
+    For a signal handler. True when the batch will see the request itself
+    (within ``_POLL_S``); False when the caller must raise KeyboardInterrupt.
+    """
+    _STOP.set()
+    return _LISTENING.is_set()
+
+
+def _stop_if_asked():
+    if _STOP.is_set():
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _listening():
+    _LISTENING.set()
+    try:
+        yield
+    finally:
+        _LISTENING.clear()
 
 
 class GradeInputError(ValueError):
@@ -176,12 +208,16 @@ def _run_local(jobs, bundle, workers):
                                       initargs=(bundle, counter))
         try:
             futures = {pool.submit(_pool_task, job): job for job in pending}
-            pending = []
-            for future in cf.as_completed(futures):
-                try:
-                    yield future.result()
-                except cf.process.BrokenProcessPool:  # a worker process died: grade its jobs again in a new pool
-                    pending.append(futures[future])
+            pending, waiting = [], set(futures)
+            with _listening():  # the writer, while it has a record, looks after writing it
+                while waiting:
+                    done, waiting = cf.wait(waiting, timeout=_POLL_S, return_when=cf.FIRST_COMPLETED)
+                    _stop_if_asked()
+                    for future in done:
+                        try:
+                            yield future.result()
+                        except cf.process.BrokenProcessPool:  # a worker died: grade its jobs again in a new pool
+                            pending.append(futures[future])
         except BaseException:  # Ctrl-C (or the caller stopped early): stop now, not after the queue
             for process in list(getattr(pool, "_processes", {}).values()):
                 process.terminate()  # its kernel dies with it (the sandbox's parent-death signal)
@@ -197,6 +233,7 @@ def _run_dask(jobs, bundle, address):
         shared = client.scatter(bundle, broadcast=True)
         futures = [client.submit(_dask_task, job, shared, pure=False) for job in jobs]
         for future in as_completed(futures):
+            _stop_if_asked()
             yield future.result()
 
 
@@ -256,6 +293,7 @@ def _write_gradebook(gb, record):
 def run(run_):
     """Grade every submission of the assignment; returns the list of records (resumed ones included)."""
     out = Path(run_.out).resolve()
+    _STOP.clear()  # a request stops the batch that runs when it comes
     coursedir, names, max_score = _course(run_)
     rules = CourseRules.from_config(coursedir.config)
     cell_timeout = _cell_timeout(run_, rules)
@@ -336,3 +374,4 @@ def _write_results(results, records, extra, out, coursedir, run_, total, max_sco
             _write_gradebook(gb, record)
             records[record["student_id"]] = record
             bar.update(1)
+            _stop_if_asked()  # Ctrl-C while this record was written

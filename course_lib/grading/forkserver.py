@@ -196,9 +196,21 @@ def __getattr__(name):
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _die_with_parent():
+def _die_with_parent(lifeline=None):
+    """Be killed when the parent dies; exit now if it has already died.
+
+    ``lifeline``: the read end of a pipe whose only write end the parent
+    holds (EOF: the parent is gone). PID 1 of a new namespace needs it: its
+    ``getppid()`` is 0 whatever became of its parent, and a parent killed
+    before the ``prctl`` would leave it, and its kernel, running for good.
+    """
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() == 1:  # the parent died before the line above: follow it
+    if lifeline is None:
+        gone = os.getppid() == 1  # reparented to init
+    else:
+        gone = bool(select.select([lifeline], [], [], 0)[0])
+        os.close(lifeline)
+    if gone:  # it died before the prctl: follow it
         os._exit(1)
 
 
@@ -262,10 +274,13 @@ def _sandboxed_kernel(request, log_fd):
         os.environ.update(request["env"])
         if _libc.unshare(NAMESPACES) != 0:
             raise OSError(ctypes.get_errno(), f"unshare failed: {os.strerror(ctypes.get_errno())}")
+        lifeline, held = os.pipe()
         first = os.fork()
         if first == 0:
-            _die_with_parent()
+            os.close(held)
+            _die_with_parent(lifeline)
             jail.contain(request["spec"], lambda oom_score_adj: _kernel(request, oom_score_adj))
+        os.close(lifeline)
         _, status = os.waitpid(first, 0)
         code = os.waitstatus_to_exitcode(status)
         os._exit(128 - code if code < 0 else code)
