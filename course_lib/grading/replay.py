@@ -302,7 +302,7 @@ class KernelNames(dict):
         patched = _module_changes(self._modules) if self._modules is not None else []
         for value in [*bound.values(), *(p[2] for p in patched if len(p) == 3)]:
             self._refuse_recorders(value)
-        return {k: v for k, v in (("bound", bound), ("removed", removed), ("patched", patched)) if v}
+        return _non_empty(bound=bound, removed=removed, patched=patched)
 
     def leftovers(self):
         """The test's changes to the notebook's names as the cell ends: in nbgrader they outlive it.
@@ -312,7 +312,7 @@ class KernelNames(dict):
         """
         bound, removed = self._name_changes()
         bound = {n: v for n, v in bound.items() if getattr(v, "__wire_ref__", None) or wire.is_plain(v)}
-        return {k: v for k, v in (("bound", bound), ("removed", removed)) if v}
+        return _non_empty(bound=bound, removed=removed)
 
     def _name_changes(self):
         bound, removed = {}, []
@@ -373,6 +373,10 @@ class KernelNames(dict):
             raise Unsupported(f"the test uses {name}, a {reply.get('type', 'object')} that cannot leave the kernel")
         dict.__setitem__(self, name, value)
         return value
+
+
+def _non_empty(**parts):
+    return {k: v for k, v in parts.items() if v}
 
 
 def _patches(tree):

@@ -89,12 +89,15 @@ class Job:
     unsafe: bool = False
     slot: int = 0  # which worker of the batch: picks the sandbox uid
 
-    def stated_limits(self, limits=None):
-        """The limits its record states: the notebook's times and output, and the sandbox's ``limits``
-        (by default the job's, with the sandbox's defaults where it sets none)."""
-        limits = limits if limits is not None else sandbox.Limits(**self.limits)
+    def sandbox_limits(self):
+        """Its sandbox's limits: the job's, the sandbox's defaults where it sets none, its worker slot's uid."""
+        uid = UID_BASE + self.slot
+        return sandbox.Limits(**{**self.limits, "uid": uid, "gid": uid})
+
+    def stated_limits(self):
+        """The limits its record states: the notebook's times and output, and the sandbox's."""
         return {"timeout_s": self.timeout, "cell_timeout_s": self.cell_timeout, "output_mb": self.output_limit_mb,
-                **asdict(limits)}
+                **asdict(self.sandbox_limits())}
 
 
 class KernelSession:
@@ -226,8 +229,7 @@ def _worker_state(bundle, job):
     db.touch(mode=0o600)  # the hidden tests are in it: root only
     db.write_bytes(bundle.gradebook)
     multiprocessing.util.Finalize(None, shutil.rmtree, args=(root, True), exitpriority=10)  # at worker exit
-    uid = gid = UID_BASE + job.slot
-    limits = sandbox.Limits(**{**job.limits, "uid": uid, "gid": gid})
+    limits = job.sandbox_limits()
     supply = KernelSupply(root, bundle, job.unsafe, limits)
     multiprocessing.util.Finalize(None, supply.close, exitpriority=20)  # the spare kernel, before the files go
     state = WorkerState(root=root, limits=limits, kernels=supply)
@@ -554,7 +556,7 @@ def grade(job, bundle):
     state = _worker_state(bundle, job)
     record = {"student_id": job.student_id, "assignment": job.assignment, "status": "graded", "message": "",
               "score": 0.0, "max_score": 0.0, "needs_review": [], "notebooks": [], "seed": job.seed,
-              "limits": job.stated_limits(state.limits),
+              "limits": job.stated_limits(),
               "sandbox": "none (--unsafe)" if job.unsafe else "sandboxed", "timings": {}}
     files = {}
     from .feedback import feedback_html
